@@ -1,0 +1,66 @@
+"""The practitioner booking marketplace: the application factory."""
+
+import os
+
+from flask import Flask
+
+from config import CONFIGS, INSTANCE_DIR
+from marketplace.errors import ProblemApi, register_error_handlers
+from marketplace.extensions import db, limiter, migrate
+
+
+def create_app(config: str | type | None = None, **overrides) -> Flask:
+    app = Flask(__name__, template_folder="../templates", instance_path=str(INSTANCE_DIR))
+    app.config.from_object(_config_class(config))
+    app.config.update(overrides)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def _config_class(config: str | type | None) -> type:
+    if isinstance(config, type):
+        return config
+    name = config or os.environ.get("MARKETPLACE_ENV") or "development"
+    config_class = CONFIGS[name]
+    if hasattr(config_class, "validate"):
+        config_class.validate()
+    return config_class
+
+
+def register_extensions(app: Flask) -> None:
+    from marketplace import models  # noqa: F401  (registers every table on the metadata)
+    from marketplace.accounts.auth import init_auth
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(app.root_path, "..", "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+    )
+    limiter.init_app(app)
+    init_auth(app)
+    app.extensions["api"] = ProblemApi(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from marketplace import health
+    from marketplace.accounts import routes as accounts
+    from marketplace.web import routes as web
+
+    api = app.extensions["api"]
+    for module in (health, accounts):
+        api.register_blueprint(module.bp)
+    app.register_blueprint(web.bp)
+
+
+def register_commands(app: Flask) -> None:
+    from marketplace.cli import register
+
+    register(app)
