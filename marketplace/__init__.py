@@ -52,10 +52,13 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from marketplace import health
     from marketplace.accounts import routes as accounts
+    from marketplace.admin import routes as admin
+    from marketplace.catalog import routes as catalog
+    from marketplace.practitioners import routes as practitioners
     from marketplace.web import routes as web
 
     api = app.extensions["api"]
-    for module in (health, accounts):
+    for module in (health, accounts, catalog, practitioners, admin):
         api.register_blueprint(module.bp)
     app.register_blueprint(web.bp)
 

@@ -4,6 +4,8 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import marshmallow as ma
+from apispec.ext.marshmallow import MarshmallowPlugin, resolver
 from flask import Flask, Response, json, render_template, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -139,8 +141,20 @@ def _html_error(status: int, detail: str, headers: Mapping[str, str] | None = No
     return response
 
 
+def schema_name(schema: Any) -> str:
+    """OpenAPI component names; a partial (PATCH) variant gets its own name."""
+    name = resolver(schema)
+    if isinstance(schema, ma.Schema) and schema.partial:
+        name += "Patch"
+    return name
+
+
 class ProblemApi(Api):
     """flask-smorest's Api, answering errors in our problem+json shape and HTML off the API."""
+
+    def __init__(self, app: Flask | None = None) -> None:
+        plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
+        super().__init__(app, spec_kwargs={"marshmallow_plugin": plugin})
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         status = error.code or 500

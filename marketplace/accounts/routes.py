@@ -6,6 +6,7 @@ from flask_smorest import Blueprint, abort
 
 from marketplace.accounts import service
 from marketplace.accounts.auth import login_required
+from marketplace.accounts.models import Role
 from marketplace.accounts.schemas import (
     CredentialsSchema,
     IssuedTokenSchema,
@@ -15,6 +16,7 @@ from marketplace.accounts.schemas import (
     UserSchema,
 )
 from marketplace.extensions import db, limiter
+from marketplace.practitioners.service import create_listing
 
 bp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts and sign-in")
 
@@ -34,6 +36,8 @@ def _authenticate_or_401(email: str, password: str):
 @bp.response(201, UserSchema)
 def register(data):
     user = service.register_user(**data)
+    if user.role is Role.PRACTITIONER:
+        create_listing(user)
     db.session.commit()
     return user
 
