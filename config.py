@@ -48,6 +48,7 @@ class Config:
     HOLD_MINUTES = _int_env("HOLD_MINUTES", 15)
     REDIS_URL = os.environ.get("REDIS_URL")
 
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 (a hash algorithm, not a secret)
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
@@ -72,6 +73,8 @@ class TestingConfig(Config):
     STRIPE_WEBHOOK_SECRET = "whsec_test_secret"  # noqa: S105
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
+    # Deliberately slow hashing would dominate the suite's run time.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105
     PLATFORM_FEE_BPS = 1000
     HOLD_MINUTES = 15
 

@@ -53,12 +53,16 @@ def register_blueprints(app: Flask) -> None:
     from marketplace import health
     from marketplace.accounts import routes as accounts
     from marketplace.admin import routes as admin
+    from marketplace.availability import routes as availability
+    from marketplace.bookings import routes as bookings
     from marketplace.catalog import routes as catalog
+    from marketplace.payments import routes as payments
     from marketplace.practitioners import routes as practitioners
     from marketplace.web import routes as web
 
     api = app.extensions["api"]
-    for module in (health, accounts, catalog, practitioners, admin):
+    modules = (health, accounts, catalog, practitioners, availability, bookings, payments, admin)
+    for module in modules:
         api.register_blueprint(module.bp)
     app.register_blueprint(web.bp)
 

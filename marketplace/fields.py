@@ -18,8 +18,10 @@ class StrictInteger(ma.fields.Integer):
 class StrictBoolean(ma.fields.Boolean):
     """Only JSON `true` / `false`: "yes" or 1 are more likely mistakes than intent."""
 
-    truthy = frozenset({True})
-    falsy = frozenset({False})
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 class StrictString(ma.fields.String):

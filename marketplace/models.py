@@ -2,16 +2,25 @@
 
 from marketplace.accounts.models import ApiToken, User
 from marketplace.admin.models import AuditEntry
+from marketplace.availability.models import AvailabilityRule, DateOverride, OverrideWindow, TimeOff
+from marketplace.bookings.models import Booking
 from marketplace.catalog.models import Condition, TherapyType
+from marketplace.payments.models import PaymentEvent
 from marketplace.practitioners.models import Location, Practitioner, Service
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
+    "AvailabilityRule",
+    "Booking",
     "Condition",
+    "DateOverride",
     "Location",
+    "OverrideWindow",
+    "PaymentEvent",
     "Practitioner",
     "Service",
     "TherapyType",
+    "TimeOff",
     "User",
 ]

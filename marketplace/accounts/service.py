@@ -4,8 +4,10 @@ import hashlib
 import secrets
 import uuid
 from datetime import timedelta
+from functools import cache
 
 import sqlalchemy as sa
+from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace.accounts.models import ApiToken, Role, User
@@ -16,8 +18,16 @@ SELF_REGISTERABLE_ROLES = frozenset({Role.PATIENT, Role.PRACTITIONER})
 TOKEN_PREFIX = "mkp_"  # noqa: S105 (a public prefix, not a secret)
 # Recording every use of a token would make each API request a write.
 TOKEN_USE_RESOLUTION = timedelta(minutes=5)
-# Compared against when the email is unknown, so a wrong email costs as much as a wrong password.
-_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
+
+
+def _hash_method() -> str:
+    return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+
+
+@cache
+def _dummy_hash(method: str) -> str:
+    """Checked when the email is unknown, so a wrong email costs what a wrong password does."""
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
 class InvalidCredentials(Exception):
@@ -41,7 +51,7 @@ def register_user(*, email: str, password: str, name: str, role: Role) -> User:
             "An account with this email already exists.", {"email": ["Already registered."]}
         )
     user = User(email=normalise_email(email), name=name.strip(), role=role)
-    user.set_password(password)
+    user.set_password(password, _hash_method())
     db.session.add(user)
     db.session.flush()
     return user
@@ -50,7 +60,7 @@ def register_user(*, email: str, password: str, name: str, role: Role) -> User:
 def authenticate(email: str, password: str) -> User:
     user = get_user_by_email(email)
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(_hash_method()), password)
         raise InvalidCredentials
     if not user.check_password(password):
         raise InvalidCredentials
@@ -127,6 +137,6 @@ def ensure_admin(email: str, password: str, name: str = "Administrator") -> tupl
     else:
         user.session_version += 1
     user.role = Role.ADMIN
-    user.set_password(password)
+    user.set_password(password, _hash_method())
     db.session.flush()
     return user, created

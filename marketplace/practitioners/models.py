@@ -1,6 +1,7 @@
 """Listings: a practitioner's profile, locations and services, and the review state machine."""
 
 import enum
+import secrets
 import uuid
 from datetime import datetime
 
@@ -35,6 +36,10 @@ def _enum_column(enum_class: type[enum.Enum], length: int = 20) -> sa.Enum:
         length=length,
         values_callable=lambda members: [member.value for member in members],
     )
+
+
+def new_calendar_token() -> str:
+    return secrets.token_urlsafe(32)
 
 
 # The review workflow: (from, action) -> to. Anything else is a 409.
@@ -76,6 +81,11 @@ class Practitioner(db.Model):
     horizon_days: so.Mapped[int] = so.mapped_column(default=60)
     free_cancellation_hours: so.Mapped[int] = so.mapped_column(default=24)
     late_cancellation_fee_percent: so.Mapped[int] = so.mapped_column(default=50)
+
+    # The secret in the private iCalendar feed link; rotating it kills the old link.
+    calendar_token: so.Mapped[str | None] = so.mapped_column(
+        sa.String(64), unique=True, index=True, default=new_calendar_token
+    )
 
     stripe_account_id: so.Mapped[str | None] = so.mapped_column(sa.String(255), unique=True)
     charges_enabled: so.Mapped[bool] = so.mapped_column(default=False)

@@ -1,6 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from marketplace.availability.calendar import calendar_url
 from marketplace.fields import (
     CountryCode,
     CurrencyCode,
@@ -31,7 +32,7 @@ class ProfileSchema(ma.Schema):
     slug = ma.fields.String(dump_only=True)
     status = ma.fields.Enum(ListingStatus, by_value=True, dump_only=True)
     status_reason = ma.fields.String(dump_only=True, allow_none=True)
-    calendar_url = ma.fields.String(dump_only=True, allow_none=True)
+    calendar_url = ma.fields.Function(calendar_url, dump_only=True, allow_none=True)
     charges_enabled = ma.fields.Boolean(dump_only=True)
 
     display_name = StrictString(required=True, validate=validate.Length(1, 120))

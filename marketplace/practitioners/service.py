@@ -10,6 +10,7 @@ from slugify import slugify
 
 from marketplace.accounts.models import User
 from marketplace.admin import audit
+from marketplace.availability.service import remove_location_hours
 from marketplace.catalog.models import TherapyType
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.extensions import db, utc_now
@@ -92,7 +93,18 @@ def get_public_listing(id_or_slug: str) -> Practitioner:
 
 
 def update_profile(listing: Practitioner, data: Mapping[str, Any]) -> Practitioner:
-    """Replace the profile's editable fields (the schema has filled in defaults)."""
+    """Replace the profile's editable fields (the schema has filled in defaults).
+
+    A listing under review or live must stay complete: its name, bio and zone cannot be blanked.
+    """
+    if listing.status is not ListingStatus.DRAFT and listing.status is not ListingStatus.REJECTED:
+        blanked = {
+            field: ["Required while the listing is under review or published."]
+            for field in ("display_name", "bio", "timezone")
+            if field in data and not data[field]
+        }
+        if blanked:
+            raise ValidationFailed("A submitted listing must stay complete.", blanked)
     for field in PROFILE_FIELDS:
         if field in data:
             setattr(listing, field, data[field])
@@ -183,6 +195,7 @@ def update_location(location: Location, data: Mapping[str, Any]) -> Location:
 
 def delete_location(location: Location) -> None:
     location.deleted_at = utc_now()
+    remove_location_hours(location)
     db.session.flush()
 
 

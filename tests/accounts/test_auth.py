@@ -39,8 +39,15 @@ def test_password_is_stored_as_a_modern_hash(app, client):
     register(client)
     with app.app_context():
         user = db.session.scalar(sa.select(User))
-        assert user.password_hash.startswith(("scrypt:", "pbkdf2:sha256:"))
+        assert user.password_hash.startswith(app.config["PASSWORD_HASH_METHOD"])
         assert PASSWORD not in user.password_hash
+        assert user.check_password(PASSWORD)
+
+
+def test_production_hashes_passwords_with_scrypt():
+    from config import ProductionConfig
+
+    assert ProductionConfig.PASSWORD_HASH_METHOD == "scrypt"
 
 
 def test_duplicate_email_in_other_letter_case_is_refused(app, client):

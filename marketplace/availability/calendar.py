@@ -1,0 +1,47 @@
+"""The practitioner's private iCalendar (RFC 5545) feed of confirmed bookings."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from flask import url_for
+from icalendar import Calendar, Event
+
+PRODUCT_ID = "-//Relieve//Practitioner calendar//EN"
+UID_DOMAIN = "bookings.relieve.example"
+
+
+def calendar_url(listing: Any) -> str | None:
+    """The listing's private feed link (the token in it is the only credential)."""
+    if not listing.calendar_token:
+        return None
+    return url_for("availability.calendar_feed", token=listing.calendar_token, _external=True)
+
+
+def booking_uid(booking_id: Any) -> str:
+    """Stable across feed fetches, so calendar apps update events instead of duplicating."""
+    return f"{booking_id}@{UID_DOMAIN}"
+
+
+def build_feed(
+    display_name: str, rows: Iterable[tuple[Any, str, str, Any]], now: datetime
+) -> bytes:
+    calendar = Calendar()
+    calendar.add("prodid", PRODUCT_ID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", f"{display_name} · bookings")
+    for booking, service_name, patient_name, location in rows:
+        event = Event()
+        event.add("uid", booking_uid(booking.id))
+        event.add("dtstamp", now)
+        event.add("dtstart", booking.start_at)
+        event.add("dtend", booking.end_at)
+        event.add("summary", f"{service_name} · {patient_name}")
+        event.add("status", "CONFIRMED")
+        event.add("last-modified", booking.updated_at)
+        if location is not None:
+            event.add("location", f"{location.name}, {location.address}, {location.suburb}")
+        calendar.add_component(event)
+    return calendar.to_ical()

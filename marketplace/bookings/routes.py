@@ -1,0 +1,154 @@
+import uuid
+from datetime import time, timedelta
+
+from flask import current_app, url_for
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from marketplace.accounts.auth import login_required, roles_required
+from marketplace.accounts.models import Role
+from marketplace.availability.service import zone_of
+from marketplace.availability.slots import to_instant
+from marketplace.bookings import service
+from marketplace.bookings.models import BookingStatus
+from marketplace.bookings.schemas import (
+    BookingCreatedSchema,
+    BookingCreateSchema,
+    BookingListArgs,
+    BookingSchema,
+    CalendarArgs,
+    CancelSchema,
+    IdempotencyHeaderSchema,
+    RescheduleSchema,
+)
+from marketplace.errors import DomainError
+from marketplace.extensions import db, utc_now
+from marketplace.pagination import page_of, paginate
+from marketplace.payments.gateway import get_gateway
+from marketplace.practitioners.service import get_listing_of
+
+bp = Blueprint("bookings", __name__, url_prefix="/api/v1", description="Bookings")
+
+
+def _policy() -> service.BookingPolicy:
+    return service.BookingPolicy(
+        fee_bps=current_app.config["PLATFORM_FEE_BPS"],
+        hold_minutes=current_app.config["HOLD_MINUTES"],
+    )
+
+
+@bp.route("/bookings", methods=["POST"])
+@roles_required(Role.PATIENT)
+@bp.arguments(IdempotencyHeaderSchema, location="headers")
+@bp.arguments(BookingCreateSchema)
+@bp.response(201, BookingCreatedSchema)
+def create_booking(headers, data):
+    gateway = get_gateway()
+    now = utc_now()
+    booking, _created = service.create_booking(
+        patient=current_user,
+        service_id=data["service_id"],
+        start_at=data["start_at"],
+        location_id=data["location_id"],
+        idempotency_key=headers["idempotency_key"],
+        now=now,
+        policy=_policy(),
+        payment_provider=gateway.name,
+    )
+    # The hold is committed before the provider is called: the practitioner's lock is not
+    # held across a network round trip, and a retry finds the booking by its key.
+    db.session.commit()
+    if booking.checkout_session_id is None and booking.status is BookingStatus.HELD:
+        try:
+            service.start_checkout(
+                booking,
+                gateway,
+                patient_email=current_user.email,
+                success_url=url_for("web.booking_done", booking_id=booking.id, _external=True),
+                cancel_url=url_for("web.booking_done", booking_id=booking.id, _external=True),
+                now=now,
+            )
+        except DomainError:
+            db.session.rollback()
+            service.abandon_checkout(booking, utc_now())
+            db.session.commit()
+            raise
+        db.session.commit()
+    return {"booking": booking, "checkout_url": booking.checkout_url}
+
+
+@bp.route("/bookings")
+@login_required
+@bp.arguments(BookingListArgs, location="query")
+@bp.response(200, page_of(BookingSchema))
+def list_bookings(args):
+    page, per_page = args.pop("page"), args.pop("per_page")
+    return paginate(service.list_bookings(current_user, **args), page, per_page)
+
+
+@bp.route("/bookings/<uuid:booking_id>")
+@login_required
+@bp.response(200, BookingSchema)
+def get_booking(booking_id: uuid.UUID):
+    return service.get_booking_for(current_user, booking_id)
+
+
+@bp.route("/bookings/<uuid:booking_id>/cancel", methods=["POST"])
+@roles_required(Role.PATIENT, Role.PRACTITIONER)
+@bp.arguments(CancelSchema)
+@bp.response(200, BookingSchema)
+def cancel_booking(data, booking_id: uuid.UUID):
+    booking = service.get_booking_for(current_user, booking_id)
+    service.cancel_booking(booking, current_user, data["reason"], utc_now(), get_gateway())
+    db.session.commit()
+    return booking
+
+
+@bp.route("/bookings/<uuid:booking_id>/reschedule", methods=["POST"])
+@roles_required(Role.PATIENT, Role.PRACTITIONER)
+@bp.arguments(RescheduleSchema)
+@bp.response(200, BookingSchema)
+def reschedule_booking(data, booking_id: uuid.UUID):
+    booking = service.get_booking_for(current_user, booking_id)
+    service.reschedule_booking(booking, current_user, data["start_at"], utc_now())
+    db.session.commit()
+    return booking
+
+
+def _finish(booking_id: uuid.UUID, outcome: BookingStatus):
+    booking = service.get_booking_for(current_user, booking_id)
+    service.finish_booking(booking, current_user, outcome, utc_now())
+    db.session.commit()
+    return booking
+
+
+@bp.route("/bookings/<uuid:booking_id>/complete", methods=["POST"])
+@roles_required(Role.PATIENT, Role.PRACTITIONER)
+@bp.response(200, BookingSchema)
+def complete_booking(booking_id: uuid.UUID):
+    return _finish(booking_id, BookingStatus.COMPLETED)
+
+
+@bp.route("/bookings/<uuid:booking_id>/no-show", methods=["POST"])
+@roles_required(Role.PATIENT, Role.PRACTITIONER)
+@bp.response(200, BookingSchema)
+def no_show_booking(booking_id: uuid.UUID):
+    return _finish(booking_id, BookingStatus.NO_SHOW)
+
+
+@bp.route("/practitioner/bookings")
+@roles_required(Role.PRACTITIONER)
+@bp.arguments(CalendarArgs, location="query")
+@bp.response(200, page_of(BookingSchema))
+def practitioner_calendar(args):
+    """The practitioner's own bookings; `from`/`to` are local dates in the listing's zone."""
+    listing = get_listing_of(current_user)
+    zone = zone_of(listing)
+    start_from = to_instant(args["from_date"], time(0), zone) if "from_date" in args else None
+    start_to = (
+        to_instant(args["to_date"] + timedelta(days=1), time(0), zone)
+        if "to_date" in args
+        else None
+    )
+    query = service.list_bookings(current_user, start_from=start_from, start_to=start_to)
+    return paginate(query, args["page"], args["per_page"])

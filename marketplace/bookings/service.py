@@ -1,0 +1,576 @@
+"""Booking rules: holds, payment confirmation, cancellation and refunds, rescheduling.
+
+Rule 1 (no double booking): every change that can make a booking block the calendar first
+locks the practitioner (`lock_practitioner`), expires lapsed holds, re-checks the slot against
+the same engine the public slots come from, then writes. On PostgreSQL an exclusion constraint
+backs this up; a lost race surfaces as `SlotUnavailable` (409), never as a 500.
+"""
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from marketplace.accounts.models import Role, User
+from marketplace.admin import audit
+from marketplace.availability.service import find_slot
+from marketplace.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
+from marketplace.errors import Conflict, NotFound, NotPermitted, SlotUnavailable, ValidationFailed
+from marketplace.extensions import db
+from marketplace.payments.gateway import CheckoutRequest, PaymentGateway
+from marketplace.payments.money import late_cancellation_refund, platform_fee
+from marketplace.practitioners.models import ListingStatus, Practitioner, Service
+
+
+@dataclass(frozen=True)
+class BookingPolicy:
+    """The platform settings a booking is priced and held by."""
+
+    fee_bps: int
+    hold_minutes: int
+
+
+def booking_state(booking: Booking) -> dict[str, Any]:
+    """What the audit log keeps of a booking."""
+    return {
+        "status": booking.status,
+        "start_at": booking.start_at,
+        "end_at": booking.end_at,
+        "price_cents": booking.price_cents,
+        "platform_fee_cents": booking.platform_fee_cents,
+        "refund_cents": booking.refund_cents,
+        "currency": booking.currency,
+    }
+
+
+def _audit(booking: Booking, actor: User | None, action: str, before: dict | None) -> None:
+    audit.record(
+        actor_id=actor.id if actor else None,
+        action=action,
+        target_type="booking",
+        target_id=booking.id,
+        before=before,
+        after=booking_state(booking),
+    )
+
+
+def lock_practitioner(practitioner_id: uuid.UUID) -> None:
+    """Serialise calendar changes of one practitioner until the transaction ends.
+
+    SQLite needs nothing here: every transaction there begins IMMEDIATE, holding the database's
+    single write lock from its first statement.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            sa.select(Practitioner.id).where(Practitioner.id == practitioner_id).with_for_update()
+        )
+
+
+def expire_lapsed_holds(practitioner_id: uuid.UUID, now: datetime) -> list[Booking]:
+    """Mark this practitioner's lapsed holds expired (they stopped blocking when they lapsed)."""
+    lapsed = list(
+        db.session.scalars(
+            sa.select(Booking).where(
+                Booking.practitioner_id == practitioner_id,
+                Booking.status == BookingStatus.HELD,
+                Booking.hold_expires_at <= now,
+            )
+        )
+    )
+    for booking in lapsed:
+        before = booking_state(booking)
+        booking.move_to(BookingStatus.EXPIRED)
+        _audit(booking, None, "booking.expire", before)
+    db.session.flush()
+    return lapsed
+
+
+def request_fingerprint(service_id: uuid.UUID, start_at: datetime, location_id) -> str:
+    canonical = json.dumps(
+        [str(service_id), start_at.isoformat(), str(location_id) if location_id else None]
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _idempotent_replay(patient: User, key: str, fingerprint: str) -> Booking | None:
+    existing = db.session.scalar(
+        sa.select(Booking).where(Booking.patient_id == patient.id, Booking.idempotency_key == key)
+    )
+    if existing is not None and existing.request_fingerprint != fingerprint:
+        raise ValidationFailed(
+            "This Idempotency-Key was used with another request.",
+            {"Idempotency-Key": ["Already used with a different body."]},
+        )
+    return existing
+
+
+def _bookable(service_id: uuid.UUID) -> tuple[Service, Practitioner]:
+    service = db.session.get(Service, service_id)
+    if service is None or service.deleted_at is not None:
+        raise ValidationFailed("Unknown service.", {"service_id": ["No such service."]})
+    listing = db.session.get(Practitioner, service.practitioner_id)
+    if listing.status is not ListingStatus.APPROVED:
+        raise ValidationFailed("Unknown service.", {"service_id": ["No such service."]})
+    if not service.active:
+        raise Conflict("This service is not currently offered.")
+    return service, listing
+
+
+def create_booking(
+    *,
+    patient: User,
+    service_id: uuid.UUID,
+    start_at: datetime,
+    location_id: uuid.UUID | None,
+    idempotency_key: str | None,
+    now: datetime,
+    policy: BookingPolicy,
+    payment_provider: str,
+) -> tuple[Booking, bool]:
+    """Hold a free slot for a patient until payment; returns (booking, created).
+
+    The same Idempotency-Key with the same request returns the first booking unchanged.
+    """
+    fingerprint = request_fingerprint(service_id, start_at, location_id)
+    if idempotency_key:
+        existing = _idempotent_replay(patient, idempotency_key, fingerprint)
+        if existing is not None:
+            return existing, False
+    service, listing = _bookable(service_id)
+
+    lock_practitioner(listing.id)
+    expire_lapsed_holds(listing.id, now)
+    slot = find_slot(listing, service.duration_minutes, start_at, now, location_id)
+    if slot is None:
+        raise SlotUnavailable("That time is not free. Pick another slot.")
+
+    booking = Booking(
+        id=uuid.uuid4(),
+        patient_id=patient.id,
+        practitioner_id=listing.id,
+        service_id=service.id,
+        location_id=slot.location_id,
+        start_at=slot.start_at,
+        end_at=slot.end_at,
+        blocked_start_at=slot.start_at - timedelta(minutes=listing.buffer_before_minutes),
+        blocked_end_at=slot.end_at + timedelta(minutes=listing.buffer_after_minutes),
+        status=BookingStatus.HELD,
+        hold_expires_at=now + timedelta(minutes=policy.hold_minutes),
+        price_cents=service.price_cents,
+        currency=service.currency,
+        platform_fee_cents=platform_fee(service.price_cents, policy.fee_bps),
+        refund_cents=0,
+        refund_count=0,
+        payout_owed_cents=0,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+        payment_provider=payment_provider,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(booking)
+    except sa.exc.IntegrityError:
+        if idempotency_key:
+            replay = _idempotent_replay(patient, idempotency_key, fingerprint)
+            if replay is not None:
+                return replay, False
+        raise SlotUnavailable("That time was just taken. Pick another slot.") from None
+    _audit(booking, patient, "booking.hold", None)
+    return booking, True
+
+
+def start_checkout(
+    booking: Booking,
+    gateway: PaymentGateway,
+    *,
+    patient_email: str,
+    success_url: str,
+    cancel_url: str,
+    now: datetime,
+) -> Booking:
+    """Open the payment page for a held booking (once; a retry reuses the first session)."""
+    if booking.checkout_session_id:
+        return booking
+    service = db.session.get(Service, booking.service_id)
+    listing = db.session.get(Practitioner, booking.practitioner_id)
+    destination = listing.stripe_account_id if listing.charges_enabled else None
+    # Stripe refuses sessions that expire in under 30 minutes; our own hold is what counts.
+    expires_at = max(booking.hold_expires_at, now + timedelta(minutes=31))
+    session = gateway.create_checkout(
+        CheckoutRequest(
+            booking_id=str(booking.id),
+            service_name=service.name,
+            description=f"{listing.display_name}, {booking.start_at:%Y-%m-%d %H:%M} UTC",
+            amount_cents=booking.price_cents,
+            currency=booking.currency,
+            patient_email=patient_email,
+            application_fee_cents=booking.platform_fee_cents,
+            destination_account=destination,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            expires_at=int(expires_at.timestamp()),
+        )
+    )
+    booking.checkout_session_id = session.id
+    booking.checkout_url = session.url
+    booking.transfer_destination = destination
+    db.session.flush()
+    return booking
+
+
+def abandon_checkout(booking: Booking, now: datetime) -> None:
+    """The payment page failed to open: free the slot at once."""
+    if booking.status is BookingStatus.HELD:
+        before = booking_state(booking)
+        booking.move_to(BookingStatus.EXPIRED)
+        booking.hold_expires_at = now
+        _audit(booking, None, "booking.expire", before)
+        db.session.flush()
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def visible_bookings(user: User) -> sa.Select:
+    """The bookings a user may see: their own, their listing's, or all for admins."""
+    query = sa.select(Booking)
+    if user.role is Role.PATIENT:
+        return query.where(Booking.patient_id == user.id)
+    if user.role is Role.PRACTITIONER:
+        return query.join(Practitioner, Practitioner.id == Booking.practitioner_id).where(
+            Practitioner.owner_id == user.id
+        )
+    return query
+
+
+def list_bookings(
+    user: User,
+    *,
+    status: BookingStatus | None = None,
+    start_from: datetime | None = None,
+    start_to: datetime | None = None,
+) -> sa.Select:
+    query = visible_bookings(user)
+    if status is not None:
+        query = query.where(Booking.status == status)
+    if start_from is not None:
+        query = query.where(Booking.start_at >= start_from)
+    if start_to is not None:
+        query = query.where(Booking.start_at < start_to)
+    return query.order_by(Booking.start_at, Booking.id)
+
+
+def get_booking_for(user: User, booking_id: uuid.UUID) -> Booking:
+    """A booking the user may see; anyone else's is indistinguishable from absent."""
+    booking = db.session.scalar(visible_bookings(user).where(Booking.id == booking_id))
+    if booking is None:
+        raise NotFound("No such booking.")
+    return booking
+
+
+def is_patient_of(user: User, booking: Booking) -> bool:
+    return user.id == booking.patient_id
+
+
+def is_practitioner_of(user: User, booking: Booking) -> bool:
+    listing = db.session.get(Practitioner, booking.practitioner_id)
+    return listing is not None and listing.owner_id == user.id
+
+
+# --- money ---------------------------------------------------------------------------------
+
+
+def refund(
+    booking: Booking,
+    amount_cents: int,
+    gateway: PaymentGateway,
+    actor: User | None,
+    reason: str,
+) -> None:
+    """Give money back through the gateway; the key makes a retried refund harmless."""
+    if amount_cents <= 0:
+        return
+    amount_cents = min(amount_cents, booking.price_cents - booking.refund_cents)
+    if amount_cents <= 0:
+        return
+    sequence = booking.refund_count + 1
+    result = gateway.refund(
+        payment_intent_id=booking.payment_intent_id,
+        amount_cents=amount_cents,
+        idempotency_key=f"refund-{booking.id}-{sequence}",
+        reverse_transfer=booking.transfer_destination is not None,
+    )
+    before = booking_state(booking)
+    booking.refund_count = sequence
+    booking.refund_cents += result.amount_cents
+    if booking.transfer_destination is None:
+        # The platform held the whole charge; what it still owes shrinks with the refund.
+        owed_share = booking.price_cents - booking.platform_fee_cents
+        booking.payout_owed_cents = max(0, owed_share - booking.refund_cents)
+    audit.record(
+        actor_id=actor.id if actor else None,
+        action="payment.refund",
+        target_type="booking",
+        target_id=booking.id,
+        before=before,
+        after={
+            **booking_state(booking),
+            "refund_id": result.id,
+            "amount_cents": result.amount_cents,
+            "reason": reason,
+        },
+    )
+
+
+def is_paid(booking: Booking) -> bool:
+    return booking.paid_at is not None
+
+
+# --- lifecycle -----------------------------------------------------------------------------
+
+
+def patient_refund_for(booking: Booking, listing: Practitioner, now: datetime) -> int:
+    """The refund a patient's cancellation earns under the listing's policy."""
+    if now >= booking.start_at:
+        raise Conflict("The appointment has started; it can no longer be cancelled.")
+    if booking.start_at - now >= timedelta(hours=listing.free_cancellation_hours):
+        return booking.price_cents
+    return late_cancellation_refund(booking.price_cents, listing.late_cancellation_fee_percent)
+
+
+def cancel_booking(
+    booking: Booking,
+    actor: User,
+    reason: str,
+    now: datetime,
+    gateway: PaymentGateway,
+) -> Booking:
+    """Cancel as the patient (refund by policy) or the practitioner (always in full)."""
+    if booking.status not in ACTIVE_STATUSES:
+        raise Conflict(f"A {booking.status.value} booking cannot be cancelled.")
+    listing = db.session.get(Practitioner, booking.practitioner_id)
+    if is_patient_of(actor, booking):
+        refund_cents = patient_refund_for(booking, listing, now)
+    elif listing.owner_id == actor.id:
+        refund_cents = booking.price_cents
+    else:
+        raise NotPermitted("Only the patient or the practitioner can cancel.")
+    before = booking_state(booking)
+    was_held = booking.status is BookingStatus.HELD
+    booking.move_to(BookingStatus.CANCELLED)
+    booking.cancelled_at = now
+    booking.cancelled_by_id = actor.id
+    booking.cancellation_reason = reason
+    if is_paid(booking):
+        refund(booking, refund_cents, gateway, actor, "cancellation")
+    _audit(booking, actor, "booking.cancel", before)
+    if was_held and booking.checkout_session_id:
+        gateway.expire_checkout(booking.checkout_session_id)
+    db.session.flush()
+    return booking
+
+
+def reschedule_booking(
+    booking: Booking, actor: User, new_start: datetime, now: datetime
+) -> Booking:
+    """Move a booking to another free slot of its service, keeping its id and payment."""
+    if not is_patient_of(actor, booking):
+        raise NotPermitted("Only the patient can reschedule.")
+    if booking.status is not BookingStatus.CONFIRMED and not booking.is_active(now):
+        raise Conflict(f"A {booking.status.value} booking cannot be rescheduled.")
+    listing = db.session.get(Practitioner, booking.practitioner_id)
+    if booking.start_at - now < timedelta(hours=listing.free_cancellation_hours):
+        raise Conflict("Too close to the appointment to reschedule; cancel instead.")
+    service = db.session.get(Service, booking.service_id)
+
+    lock_practitioner(listing.id)
+    expire_lapsed_holds(listing.id, now)
+    db.session.refresh(booking)
+    if not booking.is_active(now):
+        raise Conflict(f"A {booking.status.value} booking cannot be rescheduled.")
+    slot = find_slot(
+        listing, service.duration_minutes, new_start, now, ignore_booking_id=booking.id
+    )
+    if slot is None:
+        raise SlotUnavailable("That time is not free. Pick another slot.")
+    before = booking_state(booking)
+    buffer_before = booking.start_at - booking.blocked_start_at
+    buffer_after = booking.blocked_end_at - booking.end_at
+    booking.start_at, booking.end_at = slot.start_at, slot.end_at
+    booking.location_id = slot.location_id
+    booking.blocked_start_at = slot.start_at - buffer_before
+    booking.blocked_end_at = slot.end_at + buffer_after
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        raise SlotUnavailable("That time was just taken. Pick another slot.") from None
+    _audit(booking, actor, "booking.reschedule", before)
+    return booking
+
+
+def finish_booking(booking: Booking, actor: User, outcome: BookingStatus, now: datetime) -> Booking:
+    """The practitioner records that the appointment happened (completed) or not (no_show)."""
+    if not is_practitioner_of(actor, booking):
+        raise NotPermitted("Only the booking's practitioner can do this.")
+    if booking.status is not BookingStatus.CONFIRMED:
+        raise Conflict(f"A {booking.status.value} booking cannot be marked {outcome.value}.")
+    if now < booking.start_at:
+        raise Conflict("The appointment has not started yet.")
+    before = booking_state(booking)
+    booking.move_to(outcome)
+    booking.completed_at = now
+    _audit(booking, actor, f"booking.{outcome.value}", before)
+    db.session.flush()
+    return booking
+
+
+# --- payment outcomes (called by verified provider events only) ------------------------------
+
+
+def _slot_still_free(booking: Booking, now: datetime) -> bool:
+    listing = db.session.get(Practitioner, booking.practitioner_id)
+    service = db.session.get(Service, booking.service_id)
+    return (
+        listing.status is ListingStatus.APPROVED
+        and find_slot(
+            listing,
+            service.duration_minutes,
+            booking.start_at,
+            now,
+            booking.location_id,
+            ignore_booking_id=booking.id,
+        )
+        is not None
+    )
+
+
+def confirm_payment(
+    booking: Booking, payment_intent_id: str | None, now: datetime, gateway: PaymentGateway
+) -> Booking:
+    """A payment succeeded: confirm the booking, or refund it in full if its slot is gone."""
+    if is_paid(booking):
+        return booking  # the same payment reported again
+    lock_practitioner(booking.practitioner_id)
+    expire_lapsed_holds(booking.practitioner_id, now)
+    db.session.refresh(booking)
+    before = booking_state(booking)
+    booking.paid_at = now
+    booking.payment_intent_id = payment_intent_id or booking.payment_intent_id
+    if booking.transfer_destination is None:
+        booking.payout_owed_cents = booking.price_cents - booking.platform_fee_cents
+    audit.record(
+        actor_id=None,
+        action="payment.capture",
+        target_type="booking",
+        target_id=booking.id,
+        before=before,
+        after={
+            **booking_state(booking),
+            "payment_intent_id": booking.payment_intent_id,
+            "transfer_destination": booking.transfer_destination,
+            "payout_owed_cents": booking.payout_owed_cents,
+        },
+    )
+    # A lapsed hold was expired just above; its slot may still be free, or taken meanwhile.
+    if booking.status is BookingStatus.HELD or (
+        booking.status is BookingStatus.EXPIRED and _slot_still_free(booking, now)
+    ):
+        booking.move_to(BookingStatus.CONFIRMED)
+        booking.confirmed_at = now
+        _audit(booking, None, "booking.confirm", before)
+        db.session.flush()
+        return booking
+    if booking.status is not BookingStatus.CANCELLED:
+        booking.move_to(BookingStatus.CANCELLED)
+        booking.cancelled_at = now
+        booking.cancellation_reason = (
+            "Paid after the hold lapsed and the slot was taken: refunded in full."
+        )
+        _audit(booking, None, "booking.cancel", before)
+    refund(booking, booking.price_cents, gateway, None, "slot no longer available")
+    db.session.flush()
+    return booking
+
+
+def expire_hold(booking: Booking, now: datetime) -> Booking:
+    """The checkout was abandoned or expired: free the slot (a paid booking is untouched)."""
+    if booking.status is BookingStatus.HELD:
+        before = booking_state(booking)
+        booking.move_to(BookingStatus.EXPIRED)
+        booking.hold_expires_at = min(booking.hold_expires_at, now)
+        _audit(booking, None, "booking.expire", before)
+        db.session.flush()
+    return booking
+
+
+def record_provider_refund(booking: Booking, refunded_cents: int) -> Booking:
+    """A refund made outside the app (the Stripe dashboard): record the total refunded."""
+    if refunded_cents > booking.refund_cents:
+        before = booking_state(booking)
+        booking.refund_cents = min(refunded_cents, booking.price_cents)
+        audit.record(
+            actor_id=None,
+            action="payment.external_refund",
+            target_type="booking",
+            target_id=booking.id,
+            before=before,
+            after=booking_state(booking),
+        )
+        db.session.flush()
+    return booking
+
+
+def flag_dispute(booking: Booking, dispute_id: str, now: datetime) -> Booking:
+    if booking.disputed_at is None:
+        before = booking_state(booking)
+        booking.disputed_at = now
+        audit.record(
+            actor_id=None,
+            action="payment.dispute",
+            target_type="booking",
+            target_id=booking.id,
+            before=before,
+            after={**booking_state(booking), "dispute_id": dispute_id},
+        )
+        db.session.flush()
+    return booking
+
+
+def expire_all_lapsed_holds(now: datetime) -> list[Booking]:
+    """Sweep every lapsed hold (the CLI runs this; creation also sweeps per practitioner)."""
+    practitioner_ids = db.session.scalars(
+        sa.select(Booking.practitioner_id)
+        .where(Booking.status == BookingStatus.HELD, Booking.hold_expires_at <= now)
+        .distinct()
+    ).all()
+    expired: list[Booking] = []
+    for practitioner_id in practitioner_ids:
+        lock_practitioner(practitioner_id)
+        expired.extend(expire_lapsed_holds(practitioner_id, now))
+    return expired
+
+
+def booking_by_checkout_session(session_id: str) -> Booking | None:
+    return db.session.scalar(sa.select(Booking).where(Booking.checkout_session_id == session_id))
+
+
+def booking_by_payment_intent(payment_intent_id: str) -> Booking | None:
+    return db.session.scalar(
+        sa.select(Booking).where(Booking.payment_intent_id == payment_intent_id)
+    )
+
+
+def checkout_view(session_id: str) -> Mapping[str, Any] | None:
+    """What the simulated checkout page shows."""
+    booking = booking_by_checkout_session(session_id)
+    if booking is None:
+        return None
+    service = db.session.get(Service, booking.service_id)
+    listing = db.session.get(Practitioner, booking.practitioner_id)
+    return {"booking": booking, "service": service, "listing": listing}

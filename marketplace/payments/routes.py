@@ -1,0 +1,130 @@
+import json
+
+import marshmallow as ma
+import stripe
+from flask import abort as html_abort
+from flask import current_app, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_smorest import Blueprint, abort
+
+from marketplace.accounts.auth import CROSS_ORIGIN_EXEMPT_ENDPOINTS, roles_required
+from marketplace.accounts.models import Role
+from marketplace.bookings import service as bookings
+from marketplace.extensions import db, utc_now
+from marketplace.payments import service
+from marketplace.payments.gateway import get_gateway
+from marketplace.practitioners.service import get_listing_of
+
+bp = Blueprint("payments", __name__, description="Payments, payouts and provider callbacks")
+
+
+class OnboardingLinkSchema(ma.Schema):
+    url = ma.fields.String()
+
+
+# Stripe's own default; older signatures are refused as replays.
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+@bp.route("/api/v1/webhooks/stripe", methods=["POST"])
+@bp.response(200)
+def stripe_webhook():
+    secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
+    if not secret:
+        abort(503, message="Webhooks are not configured.")
+    payload = request.get_data()
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8"),
+            request.headers.get("Stripe-Signature", ""),
+            secret,
+            SIGNATURE_TOLERANCE_SECONDS,
+        )
+        event = json.loads(payload)
+        event_id, event_type = event["id"], event["type"]
+        payload_object = event["data"]["object"]
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        abort(400, message="Invalid webhook signature or payload.")
+    outcome = service.process_event(
+        provider="stripe",
+        event_id=event_id,
+        event_type=event_type,
+        payload=payload_object,
+        now=utc_now(),
+        gateway=get_gateway(),
+    )
+    db.session.commit()
+    return {"received": True, "outcome": outcome}
+
+
+@bp.route("/checkout/<session_id>", methods=["GET", "POST"])
+@bp.doc(hide=True)
+def simulated_checkout(session_id: str):
+    """The simulated gateway's hosted payment page (development and tests only)."""
+    view = bookings.checkout_view(session_id)
+    if view is None or view["booking"].payment_provider != "simulated":
+        html_abort(404)
+    if request.method == "POST":
+        action = request.form.get("action")
+        if action not in ("pay", "cancel"):
+            html_abort(400)
+        booking = view["booking"]
+        event_type = "checkout.session.completed" if action == "pay" else "checkout.session.expired"
+        service.process_event(
+            provider="simulated",
+            event_id=f"{session_id}:{action}",
+            event_type=event_type,
+            payload={
+                "id": session_id,
+                "payment_status": "paid" if action == "pay" else "unpaid",
+                "payment_intent": f"sim_pi_{booking.id.hex}" if action == "pay" else None,
+                "metadata": {"booking_id": str(booking.id)},
+            },
+            now=utc_now(),
+            gateway=get_gateway(),
+        )
+        db.session.commit()
+        return redirect(url_for("payments.simulated_checkout", session_id=session_id), 303)
+    return render_template("pages/checkout.html", **view, now=utc_now())
+
+
+@bp.route("/payouts/simulated-onboarding/<account_id>", methods=["GET", "POST"])
+@bp.doc(hide=True)
+def simulated_onboarding(account_id: str):
+    """Stands in for Stripe's Express onboarding: finishing it enables charges."""
+    if not account_id.startswith("acct_sim_"):
+        html_abort(404)
+    if request.method == "POST":
+        service.process_event(
+            provider="simulated",
+            event_id=f"{account_id}:onboarded",
+            event_type="account.updated",
+            payload={"id": account_id, "charges_enabled": True},
+            now=utc_now(),
+            gateway=get_gateway(),
+        )
+        db.session.commit()
+    return render_template(
+        "pages/onboarding.html", account_id=account_id, done=request.method == "POST"
+    )
+
+
+CROSS_ORIGIN_EXEMPT_ENDPOINTS.update(
+    {"payments.stripe_webhook", "payments.simulated_checkout", "payments.simulated_onboarding"}
+)
+
+
+@bp.route("/api/v1/practitioner/payouts/onboarding", methods=["POST"])
+@roles_required(Role.PRACTITIONER)
+@bp.response(200, OnboardingLinkSchema)
+def payout_onboarding():
+    listing = get_listing_of(current_user)
+    gateway = get_gateway()
+    account_id = service.ensure_connect_account(listing, current_user.email, gateway)
+    db.session.commit()
+    url = gateway.create_onboarding_link(
+        account_id=account_id,
+        refresh_url=url_for("web.home", _external=True),
+        return_url=url_for("web.home", _external=True),
+    )
+    return {"url": url}
