@@ -18,6 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 run: $(STAMP)
 	$(FLASK) db upgrade
+	$(FLASK) seed-demo --if-empty
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(STAMP)

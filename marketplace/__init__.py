@@ -58,10 +58,21 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.catalog import routes as catalog
     from marketplace.payments import routes as payments
     from marketplace.practitioners import routes as practitioners
+    from marketplace.search import routes as search
     from marketplace.web import routes as web
 
     api = app.extensions["api"]
-    modules = (health, accounts, catalog, practitioners, availability, bookings, payments, admin)
+    modules = (
+        health,
+        accounts,
+        catalog,
+        search,
+        practitioners,
+        availability,
+        bookings,
+        payments,
+        admin,
+    )
     for module in modules:
         api.register_blueprint(module.bp)
     app.register_blueprint(web.bp)

@@ -23,3 +23,56 @@ def register(app: Flask) -> None:
         user, created = ensure_admin(email, password, name)
         db.session.commit()
         click.echo(f"{'Created' if created else 'Promoted'} admin {user.email}")
+
+    @app.cli.command("refresh-availability")
+    @click.option("--batch-size", default=50, show_default=True)
+    def refresh_availability(batch_size: int) -> None:
+        """Sweep lapsed holds and roll every approved listing's availability summary forward.
+
+        Safe beside live traffic: each listing is refreshed under its own lock, in short
+        transactions of `batch-size` listings.
+        """
+        import sqlalchemy as sa
+
+        from marketplace.bookings.service import expire_all_lapsed_holds
+        from marketplace.extensions import utc_now
+        from marketplace.practitioners.models import ListingStatus, Practitioner
+        from marketplace.search.index import reindex_listing
+
+        expired = expire_all_lapsed_holds(utc_now())
+        db.session.commit()
+        listing_ids = db.session.scalars(
+            sa.select(Practitioner.id)
+            .where(Practitioner.status == ListingStatus.APPROVED)
+            .order_by(Practitioner.id)
+        ).all()
+        for start in range(0, len(listing_ids), batch_size):
+            now = utc_now()
+            for listing_id in listing_ids[start : start + batch_size]:
+                reindex_listing(listing_id, now)
+            db.session.commit()
+        click.echo(f"Expired {len(expired)} lapsed holds; refreshed {len(listing_ids)} listings.")
+
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Seed only a database without any users.")
+    def seed_demo_command(if_empty: bool) -> None:
+        """Load the demo marketplace (idempotent): listings in five cities, demo accounts."""
+        import sqlalchemy as sa
+
+        from marketplace.accounts.models import User
+        from marketplace.demo import seed_demo
+        from marketplace.extensions import utc_now
+
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            raise click.ClickException("Demo data has public passwords: not in production.")
+        if if_empty and db.session.scalar(sa.select(sa.func.count()).select_from(User)):
+            click.echo("The database already has users; demo data not loaded.")
+            return
+        result = seed_demo(utc_now())
+        db.session.commit()
+        if not result.created:
+            click.echo("Demo data is already loaded.")
+            return
+        click.echo("Demo marketplace loaded. Sign in with:")
+        for role, email, password in result.credentials:
+            click.echo(f"  {role:<13} {email}  {password}")

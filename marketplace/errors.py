@@ -168,7 +168,38 @@ class ProblemApi(Api):
         return problem(status, detail, errors, headers)
 
 
+NUL_MESSAGE = "NUL characters are not allowed."
+
+
+def _nul_paths(value: Any, path: str = "") -> list[str]:
+    if isinstance(value, str):
+        return [path or "_schema"] if "\x00" in value else []
+    if isinstance(value, Mapping):
+        found = []
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            found.extend(_nul_paths(key, name) + _nul_paths(item, name))
+        return found
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in _nul_paths(item, f"{path}.{index}")]
+    return []
+
+
+def refuse_nul_characters() -> Response | None:
+    """No text column can hold a NUL (PostgreSQL refuses it): stop it at the door."""
+    if "\x00" in request.path:
+        return problem(404) if wants_problem_json() else _html_error(404, "Not Found")
+    errors = {name: [NUL_MESSAGE] for name in _nul_paths(request.args.to_dict(flat=False))}
+    if request.is_json and request.content_length:
+        errors.update({name: [NUL_MESSAGE] for name in _nul_paths(request.get_json(silent=True))})
+    if errors:
+        return problem(422, "The request failed validation.", errors)
+    return None
+
+
 def register_error_handlers(app: Flask) -> None:
+    app.before_request(refuse_nul_characters)
+
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError) -> Response:
         if not wants_problem_json():

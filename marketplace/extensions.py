@@ -1,17 +1,22 @@
 """Extension singletons, created unbound and initialised by the app factory."""
 
+import logging
 import sqlite3
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, registry
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -86,3 +91,28 @@ def _begin_sqlite_transaction(connection: sa.Connection) -> None:
         # IMMEDIATE takes the write lock up front: SQLite then serialises writers by waiting
         # (busy_timeout) instead of failing a transaction that read before it wrote.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def after_commit(callback: Callable[[], Any]) -> None:
+    """Run `callback` once the current transaction has committed (dropped on rollback).
+
+    For side effects that must not happen for a change that did not stick: telling the
+    payment provider, sending email.
+    """
+    db.session.info.setdefault("after_commit", []).append(callback)
+
+
+@sa.event.listens_for(so.Session, "after_commit")
+def _run_after_commit(session: so.Session) -> None:
+    for callback in session.info.pop("after_commit", []):
+        try:
+            callback()
+        except Exception:
+            # The change is committed; a failed notification must not turn it into an error.
+            log.exception("after-commit callback %r failed", callback)
+
+
+@sa.event.listens_for(so.Session, "after_soft_rollback")
+def _drop_after_commit(session: so.Session, previous_transaction: so.SessionTransaction) -> None:
+    if not previous_transaction.nested:
+        session.info.pop("after_commit", None)

@@ -1,5 +1,6 @@
 """marshmallow fields shared by the features' schemas: strict scalars and checked codes."""
 
+from datetime import UTC
 from functools import cache
 from zoneinfo import available_timezones
 
@@ -30,6 +31,38 @@ class StrictString(ma.fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         result = super()._deserialize(value, attr, data, **kwargs)
         return result.strip()
+
+
+# Instants and dates the calendar can do arithmetic on without leaving datetime's range.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
+
+
+class Instant(ma.fields.AwareDateTime):
+    """An ISO 8601 instant with a UTC offset (naive ones are refused), returned in UTC."""
+
+    default_error_messages = {
+        "out_of_range": f"Must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}."
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if not EARLIEST_YEAR <= result.year <= LATEST_YEAR:
+            raise self.make_error("out_of_range")
+        return result.astimezone(UTC)
+
+
+class CalendarDate(ma.fields.Date):
+    """A `YYYY-MM-DD` date within the range the calendar handles."""
+
+    default_error_messages = {
+        "out_of_range": f"Must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}."
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if not EARLIEST_YEAR <= result.year <= LATEST_YEAR:
+            raise self.make_error("out_of_range")
+        return result
 
 
 @cache

@@ -2,15 +2,23 @@
 
 from marketplace.accounts.models import ApiToken, User
 from marketplace.admin.models import AuditEntry
-from marketplace.availability.models import AvailabilityRule, DateOverride, OverrideWindow, TimeOff
+from marketplace.availability.models import (
+    AvailabilityDay,
+    AvailabilityRule,
+    DateOverride,
+    OverrideWindow,
+    TimeOff,
+)
 from marketplace.bookings.models import Booking
 from marketplace.catalog.models import Condition, TherapyType
 from marketplace.payments.models import PaymentEvent
 from marketplace.practitioners.models import Location, Practitioner, Service
+from marketplace.search.models import SearchDocument
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
+    "AvailabilityDay",
     "AvailabilityRule",
     "Booking",
     "Condition",
@@ -19,6 +27,7 @@ __all__ = [
     "OverrideWindow",
     "PaymentEvent",
     "Practitioner",
+    "SearchDocument",
     "Service",
     "TherapyType",
     "TimeOff",

@@ -15,6 +15,7 @@ from marketplace.availability import service as availability
 from marketplace.extensions import db
 from marketplace.practitioners import service as listings
 from marketplace.practitioners.models import ListingStatus, Practitioner
+from marketplace.search.index import reindex_listing
 
 PASSWORD = "correct horse battery"
 
@@ -113,6 +114,7 @@ def create_listing(
             ],
         )
         listing.status = status
+        reindex_listing(listing.id)
         db.session.commit()
         return BuiltListing(
             listing.id, listing.slug, owner_id, email, location.id, service.id, timezone
@@ -124,4 +126,5 @@ def set_status(app, listing_id: uuid.UUID, status: ListingStatus) -> None:
         db.session.execute(
             sa.update(Practitioner).where(Practitioner.id == listing_id).values(status=status)
         )
+        reindex_listing(listing_id)
         db.session.commit()

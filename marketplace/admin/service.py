@@ -7,6 +7,7 @@ from marketplace.admin import audit
 from marketplace.extensions import db, utc_now
 from marketplace.practitioners.models import ListingStatus, Practitioner
 from marketplace.practitioners.service import listing_state
+from marketplace.search.index import reindex_listing
 
 REVIEW_ACTIONS = ("approve", "reject", "suspend", "reinstate")
 ACTIONS_NEEDING_REASON = frozenset({"reject", "suspend"})
@@ -49,4 +50,5 @@ def review_listing(
         after=listing_state(listing),
     )
     db.session.flush()
+    reindex_listing(listing.id)
     return listing

@@ -91,3 +91,27 @@ class TimeOff(db.Model):
         sa.CheckConstraint("start_at < end_at", name="range"),
         sa.Index("ix_time_off_practitioner_end", "practitioner_id", "end_at"),
     )
+
+
+class AvailabilityDay(db.Model):
+    """Per listing, service duration and local day: the first free slot and the free time.
+
+    A summary kept for search (`available_on`, `soonest`, `next_available_at`) so that search
+    never runs the slot engine per candidate. It is rewritten in the same transaction as
+    anything that changes availability, and rolled forward daily (`refresh-availability`).
+    Only days with at least one free slot have a row.
+    """
+
+    __tablename__ = "availability_days"
+
+    practitioner_id: so.Mapped[uuid.UUID] = so.mapped_column(
+        sa.ForeignKey("practitioners.id", ondelete="CASCADE"), primary_key=True
+    )
+    duration_minutes: so.Mapped[int] = so.mapped_column(primary_key=True)
+    day: so.Mapped[date] = so.mapped_column(primary_key=True)
+    first_slot_at: so.Mapped[datetime]
+    free_minutes: so.Mapped[int]
+
+    __table_args__ = (
+        sa.Index("ix_availability_days_day", "day", "practitioner_id", "duration_minutes"),
+    )

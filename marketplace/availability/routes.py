@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from marketplace.accounts.auth import roles_required
 from marketplace.accounts.models import Role
-from marketplace.availability import calendar, service
+from marketplace.availability import calendar, loading, service
 from marketplace.availability.schemas import (
     CalendarFeedArgs,
     CalendarLinkSchema,
@@ -146,12 +146,12 @@ def slots(args, id_or_slug: str):
     listing = get_public_listing(id_or_slug)
     bookable = service.get_bookable_service(listing, args["service_id"])
     now = utc_now()
-    first_day = args.get("from_date") or service.local_today(listing, now)
+    first_day = args.get("from_date") or loading.local_today(listing, now)
     last_day = args.get("to_date") or first_day + timedelta(days=DEFAULT_SLOT_RANGE_DAYS - 1)
     if last_day < first_day:
         # Only `to` was given, before today's default `from`.
         first_day = last_day
-    found = service.free_slots(listing, bookable.duration_minutes, first_day, last_day, now)
+    found = loading.free_slots(listing, bookable.duration_minutes, first_day, last_day, now)
     if "location_id" in args:
         found = [slot for slot in found if slot.location_id == args["location_id"]]
     return {

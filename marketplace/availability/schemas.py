@@ -4,7 +4,7 @@ from datetime import date, time, timedelta
 import marshmallow as ma
 from marshmallow import validate
 
-from marketplace.fields import StrictInteger, StrictString
+from marketplace.fields import CalendarDate, Instant, StrictInteger, StrictString
 from marketplace.pagination import PageArgs
 
 MAX_SLOT_RANGE_DAYS = 62
@@ -65,8 +65,8 @@ class WindowSchema(ma.Schema):
 
 class RuleSchema(WindowSchema):
     weekday = StrictInteger(required=True, validate=validate.Range(0, 6))
-    valid_from = ma.fields.Date(load_default=None, allow_none=True)
-    valid_until = ma.fields.Date(load_default=None, allow_none=True)
+    valid_from = CalendarDate(load_default=None, allow_none=True)
+    valid_until = CalendarDate(load_default=None, allow_none=True)
 
     @ma.validates_schema
     def validity_in_order(self, data, **kwargs):
@@ -93,7 +93,7 @@ class ScheduleSchema(ma.Schema):
 
 class OverrideSchema(ma.Schema):
     id = ma.fields.UUID(dump_only=True)
-    date = ma.fields.Date(required=True)
+    date = CalendarDate(required=True)
     windows = ma.fields.List(
         ma.fields.Nested(WindowSchema), required=True, validate=validate.Length(max=20)
     )
@@ -107,8 +107,8 @@ class OverrideSchema(ma.Schema):
 
 class TimeOffSchema(ma.Schema):
     id = ma.fields.UUID(dump_only=True)
-    start_at = ma.fields.AwareDateTime(required=True)
-    end_at = ma.fields.AwareDateTime(required=True)
+    start_at = Instant(required=True)
+    end_at = Instant(required=True)
     reason = StrictString(load_default="", validate=validate.Length(max=200))
 
     @ma.validates_schema
@@ -120,8 +120,8 @@ class TimeOffSchema(ma.Schema):
 class SlotsArgs(ma.Schema):
     service_id = ma.fields.UUID(required=True)
     location_id = ma.fields.UUID()
-    from_date = ma.fields.Date(data_key="from")
-    to_date = ma.fields.Date(data_key="to")
+    from_date = CalendarDate(data_key="from")
+    to_date = CalendarDate(data_key="to")
 
     @ma.validates_schema
     def sensible_range(self, data, **kwargs):

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from marketplace.accounts.auth import login_required, roles_required
 from marketplace.accounts.models import Role
-from marketplace.availability.service import zone_of
+from marketplace.availability.loading import zone_of
 from marketplace.availability.slots import to_instant
 from marketplace.bookings import service
 from marketplace.bookings.models import BookingStatus

@@ -2,13 +2,13 @@ import marshmallow as ma
 from marshmallow import validate
 
 from marketplace.bookings.models import BookingStatus
-from marketplace.fields import StrictString
+from marketplace.fields import CalendarDate, Instant, StrictString
 from marketplace.pagination import PageArgs
 
 
 class BookingCreateSchema(ma.Schema):
     service_id = ma.fields.UUID(required=True)
-    start_at = ma.fields.AwareDateTime(required=True)
+    start_at = Instant(required=True)
     location_id = ma.fields.UUID(load_default=None, allow_none=True)
 
 
@@ -52,13 +52,13 @@ class BookingCreatedSchema(ma.Schema):
 
 class BookingListArgs(PageArgs):
     status = ma.fields.Enum(BookingStatus, by_value=True)
-    start_from = ma.fields.AwareDateTime(data_key="from")
-    start_to = ma.fields.AwareDateTime(data_key="to")
+    start_from = Instant(data_key="from")
+    start_to = Instant(data_key="to")
 
 
 class CalendarArgs(PageArgs):
-    from_date = ma.fields.Date(data_key="from")
-    to_date = ma.fields.Date(data_key="to")
+    from_date = CalendarDate(data_key="from")
+    to_date = CalendarDate(data_key="to")
     per_page = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=50))
 
 
@@ -67,4 +67,4 @@ class CancelSchema(ma.Schema):
 
 
 class RescheduleSchema(ma.Schema):
-    start_at = ma.fields.AwareDateTime(required=True)
+    start_at = Instant(required=True)

@@ -12,19 +12,22 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
 
 from marketplace.accounts.models import Role, User
 from marketplace.admin import audit
-from marketplace.availability.service import find_slot
+from marketplace.availability.loading import find_slot
 from marketplace.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
 from marketplace.errors import Conflict, NotFound, NotPermitted, SlotUnavailable, ValidationFailed
-from marketplace.extensions import db
-from marketplace.payments.gateway import CheckoutRequest, PaymentGateway
+from marketplace.extensions import after_commit, db
+from marketplace.payments.gateway import CheckoutRequest, PaymentGateway, get_gateway
 from marketplace.payments.money import late_cancellation_refund, platform_fee
+from marketplace.practitioners.locking import lock_practitioner
 from marketplace.practitioners.models import ListingStatus, Practitioner, Service
+from marketplace.search.index import reindex_listing
 
 
 @dataclass(frozen=True)
@@ -59,18 +62,6 @@ def _audit(booking: Booking, actor: User | None, action: str, before: dict | Non
     )
 
 
-def lock_practitioner(practitioner_id: uuid.UUID) -> None:
-    """Serialise calendar changes of one practitioner until the transaction ends.
-
-    SQLite needs nothing here: every transaction there begins IMMEDIATE, holding the database's
-    single write lock from its first statement.
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(
-            sa.select(Practitioner.id).where(Practitioner.id == practitioner_id).with_for_update()
-        )
-
-
 def expire_lapsed_holds(practitioner_id: uuid.UUID, now: datetime) -> list[Booking]:
     """Mark this practitioner's lapsed holds expired (they stopped blocking when they lapsed)."""
     lapsed = list(
@@ -86,8 +77,15 @@ def expire_lapsed_holds(practitioner_id: uuid.UUID, now: datetime) -> list[Booki
         before = booking_state(booking)
         booking.move_to(BookingStatus.EXPIRED)
         _audit(booking, None, "booking.expire", before)
+        if booking.checkout_session_id:
+            # Provider sessions outlive our holds (Stripe's last 30 minutes at least).
+            after_commit(partial(expire_checkout_session, booking.checkout_session_id))
     db.session.flush()
     return lapsed
+
+
+def expire_checkout_session(session_id: str) -> None:
+    get_gateway().expire_checkout(session_id)
 
 
 def request_fingerprint(service_id: uuid.UUID, start_at: datetime, location_id) -> str:
@@ -181,6 +179,7 @@ def create_booking(
                 return replay, False
         raise SlotUnavailable("That time was just taken. Pick another slot.") from None
     _audit(booking, patient, "booking.hold", None)
+    reindex_listing(listing.id, now)
     return booking, True
 
 
@@ -224,13 +223,13 @@ def start_checkout(
 
 
 def abandon_checkout(booking: Booking, now: datetime) -> None:
-    """The payment page failed to open: free the slot at once."""
-    if booking.status is BookingStatus.HELD:
-        before = booking_state(booking)
-        booking.move_to(BookingStatus.EXPIRED)
-        booking.hold_expires_at = now
-        _audit(booking, None, "booking.expire", before)
-        db.session.flush()
+    """The payment page failed to open: free the slot at once.
+
+    The Idempotency-Key is released too, so the client's retry makes a fresh attempt instead
+    of getting this dead hold back.
+    """
+    booking.idempotency_key = None
+    expire_hold(booking, now)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -370,8 +369,9 @@ def cancel_booking(
         refund(booking, refund_cents, gateway, actor, "cancellation")
     _audit(booking, actor, "booking.cancel", before)
     if was_held and booking.checkout_session_id:
-        gateway.expire_checkout(booking.checkout_session_id)
+        after_commit(partial(expire_checkout_session, booking.checkout_session_id))
     db.session.flush()
+    reindex_listing(booking.practitioner_id, now)
     return booking
 
 
@@ -411,6 +411,7 @@ def reschedule_booking(
     except sa.exc.IntegrityError:
         raise SlotUnavailable("That time was just taken. Pick another slot.") from None
     _audit(booking, actor, "booking.reschedule", before)
+    reindex_listing(booking.practitioner_id, now)
     return booking
 
 
@@ -485,6 +486,7 @@ def confirm_payment(
         booking.confirmed_at = now
         _audit(booking, None, "booking.confirm", before)
         db.session.flush()
+        reindex_listing(booking.practitioner_id, now)
         return booking
     if booking.status is not BookingStatus.CANCELLED:
         booking.move_to(BookingStatus.CANCELLED)
@@ -495,6 +497,7 @@ def confirm_payment(
         _audit(booking, None, "booking.cancel", before)
     refund(booking, booking.price_cents, gateway, None, "slot no longer available")
     db.session.flush()
+    reindex_listing(booking.practitioner_id, now)
     return booking
 
 
@@ -506,6 +509,7 @@ def expire_hold(booking: Booking, now: datetime) -> Booking:
         booking.hold_expires_at = min(booking.hold_expires_at, now)
         _audit(booking, None, "booking.expire", before)
         db.session.flush()
+        reindex_listing(booking.practitioner_id, now)
     return booking
 
 
@@ -553,6 +557,7 @@ def expire_all_lapsed_holds(now: datetime) -> list[Booking]:
     for practitioner_id in practitioner_ids:
         lock_practitioner(practitioner_id)
         expired.extend(expire_lapsed_holds(practitioner_id, now))
+        reindex_listing(practitioner_id, now)
     return expired
 
 

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint, abort
 from marketplace.accounts.auth import CROSS_ORIGIN_EXEMPT_ENDPOINTS, roles_required
 from marketplace.accounts.models import Role
 from marketplace.bookings import service as bookings
+from marketplace.bookings.models import BookingStatus
 from marketplace.extensions import db, utc_now
 from marketplace.payments import service
 from marketplace.payments.gateway import get_gateway
@@ -69,6 +70,9 @@ def simulated_checkout(session_id: str):
         if action not in ("pay", "cancel"):
             html_abort(400)
         booking = view["booking"]
+        if action == "pay" and booking.status in (BookingStatus.EXPIRED, BookingStatus.CANCELLED):
+            # Like Stripe, an abandoned or expired session takes no payment.
+            html_abort(409)
         event_type = "checkout.session.completed" if action == "pay" else "checkout.session.expired"
         service.process_event(
             provider="simulated",

@@ -15,6 +15,7 @@ from marketplace.catalog.models import TherapyType
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.extensions import db, utc_now
 from marketplace.practitioners.models import ListingStatus, Location, Practitioner, Service
+from marketplace.search.index import reindex_listing
 
 PROFILE_FIELDS = (
     "display_name",
@@ -109,6 +110,7 @@ def update_profile(listing: Practitioner, data: Mapping[str, Any]) -> Practition
         if field in data:
             setattr(listing, field, data[field])
     db.session.flush()
+    reindex_listing(listing.id)
     return listing
 
 
@@ -197,6 +199,7 @@ def delete_location(location: Location) -> None:
     location.deleted_at = utc_now()
     remove_location_hours(location)
     db.session.flush()
+    reindex_listing(location.practitioner_id)
 
 
 # --- services ------------------------------------------------------------------------------
@@ -238,6 +241,7 @@ def create_service(listing: Practitioner, data: Mapping[str, Any]) -> Service:
     service = Service(practitioner_id=listing.id, therapy_type=therapy, **values)
     db.session.add(service)
     db.session.flush()
+    reindex_listing(listing.id)
     return service
 
 
@@ -248,6 +252,7 @@ def update_service(service: Service, data: Mapping[str, Any]) -> Service:
     for field, value in values.items():
         setattr(service, field, value)
     db.session.flush()
+    reindex_listing(service.practitioner_id)
     return service
 
 
@@ -255,3 +260,4 @@ def delete_service(service: Service) -> None:
     service.deleted_at = utc_now()
     service.active = False
     db.session.flush()
+    reindex_listing(service.practitioner_id)

@@ -1,0 +1,38 @@
+"""Great-circle distance and the bounding box that pre-filters it (pure)."""
+
+import math
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    d_phi = phi2 - phi1
+    d_lambda = math.radians(lng2 - lng1)
+    a = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def bounding_box(
+    lat: float, lng: float, radius_km: float
+) -> tuple[tuple[float, float], list[tuple[float, float]]]:
+    """((min_lat, max_lat), [(min_lng, max_lng), ...]) enclosing every point within radius.
+
+    Longitude ranges split in two where the box crosses the antimeridian, and widen to the
+    whole circle near the poles.
+    """
+    d_lat = math.degrees(radius_km / EARTH_RADIUS_KM)
+    min_lat, max_lat = max(-90.0, lat - d_lat), min(90.0, lat + d_lat)
+    if min_lat <= -90.0 or max_lat >= 90.0:
+        return (min_lat, max_lat), [(-180.0, 180.0)]
+    d_lng = math.degrees(
+        math.asin(min(1.0, math.sin(radius_km / EARTH_RADIUS_KM) / math.cos(math.radians(lat))))
+    )
+    low, high = lng - d_lng, lng + d_lng
+    if d_lng >= 180 or high - low >= 360:
+        return (min_lat, max_lat), [(-180.0, 180.0)]
+    if low < -180:
+        return (min_lat, max_lat), [(low + 360, 180.0), (-180.0, high)]
+    if high > 180:
+        return (min_lat, max_lat), [(low, 180.0), (-180.0, high - 360)]
+    return (min_lat, max_lat), [(low, high)]

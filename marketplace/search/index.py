@@ -1,0 +1,189 @@
+"""Keeping the search index and the availability summary in step with the listings.
+
+`reindex_listing` runs in the same transaction as whatever changed a listing's availability
+or searchable text, under the practitioner's lock, so the summary never lags a committed
+change (except for time passing: holds lapsing and days rolling over, which the
+`refresh-availability` command catches up on).
+"""
+
+import uuid
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from marketplace.availability import loading as availability
+from marketplace.availability.models import AvailabilityDay
+from marketplace.availability.slots import Slot, compute_slots
+from marketplace.catalog.models import Condition, TherapyType, condition_therapies
+from marketplace.extensions import db, utc_now
+from marketplace.practitioners.locking import lock_practitioner
+from marketplace.practitioners.models import ListingStatus, Practitioner, Service
+from marketplace.search.models import SearchDocument
+from marketplace.search.text import term_string
+
+
+def summarise_days(slots: Iterable[Slot], zone) -> dict[date, tuple[datetime, int]]:
+    """Per local day: the first slot and the minutes covered by at least one free slot."""
+    days: dict[date, tuple[datetime, int]] = {}
+    covered_until: dict[date, datetime] = {}
+    for slot in slots:  # ordered by start
+        day = slot.start_at.astimezone(zone).date()
+        first, minutes = days.get(day, (slot.start_at, 0))
+        start = max(slot.start_at, covered_until.get(day, slot.start_at))
+        if slot.end_at > start:
+            minutes += int((slot.end_at - start).total_seconds() // 60)
+            covered_until[day] = slot.end_at
+        days[day] = (first, minutes)
+    return days
+
+
+def _active_durations(listing_id: uuid.UUID) -> list[int]:
+    return sorted(
+        db.session.scalars(
+            sa.select(Service.duration_minutes)
+            .where(
+                Service.practitioner_id == listing_id,
+                Service.active,
+                Service.deleted_at.is_(None),
+            )
+            .distinct()
+        )
+    )
+
+
+def refresh_summary(listing: Practitioner, now: datetime) -> datetime | None:
+    """Rewrite the listing's per-day summary over its horizon; returns its next free slot."""
+    db.session.execute(
+        sa.delete(AvailabilityDay).where(AvailabilityDay.practitioner_id == listing.id)
+    )
+    durations = _active_durations(listing.id)
+    if listing.status is not ListingStatus.APPROVED or not durations or not listing.timezone:
+        return None
+    zone = availability.zone_of(listing)
+    first_day = now.astimezone(zone).date()
+    last_day = first_day + timedelta(days=listing.horizon_days)
+    rules, overrides = availability.load_hours([listing.id], first_day, last_day)
+    start, end = availability.instant_range(listing, first_day, last_day)
+    busy = availability.load_busy([listing.id], start, end, now)[listing.id]
+    rows = []
+    for duration in durations:
+        slots = compute_slots(
+            rules=rules[listing.id],
+            overrides=overrides[listing.id],
+            time_off=(),
+            busy=busy,
+            timezone=zone,
+            settings=availability.booking_settings(listing),
+            duration_minutes=duration,
+            now=now,
+            first_day=first_day,
+            last_day=last_day,
+        )
+        rows.extend(
+            {
+                "practitioner_id": listing.id,
+                "duration_minutes": duration,
+                "day": day,
+                "first_slot_at": first,
+                "free_minutes": minutes,
+            }
+            for day, (first, minutes) in summarise_days(slots, zone).items()
+        )
+    if rows:
+        db.session.execute(sa.insert(AvailabilityDay), rows)
+    return min((row["first_slot_at"] for row in rows), default=None)
+
+
+def _tag_text(listing_id: uuid.UUID) -> str:
+    """Names of the therapies offered, and names and synonyms of the conditions they treat."""
+    therapy_ids = sa.select(Service.therapy_type_id).where(
+        Service.practitioner_id == listing_id, Service.active, Service.deleted_at.is_(None)
+    )
+    therapy_names = db.session.scalars(
+        sa.select(TherapyType.name).where(TherapyType.id.in_(therapy_ids), TherapyType.active)
+    ).all()
+    condition_ids = sa.select(condition_therapies.c.condition_id).where(
+        condition_therapies.c.therapy_type_id.in_(therapy_ids)
+    )
+    conditions = db.session.execute(
+        sa.select(Condition.name, Condition.synonyms)
+        .where(Condition.id.in_(condition_ids))
+        .order_by(Condition.id)
+    ).all()
+    parts = list(therapy_names)
+    for name, synonyms in conditions:
+        parts.append(name)
+        parts.extend(synonyms or [])
+    return " ".join(parts)
+
+
+def _write_document(listing: Practitioner, next_available_at: datetime | None) -> None:
+    values = {
+        "name_terms": term_string(listing.display_name),
+        "headline_terms": term_string(listing.headline, listing.profession),
+        "tag_terms": term_string(_tag_text(listing.id)),
+        "bio_terms": term_string(listing.bio),
+        "gender": listing.gender.value,
+        "languages": " ".join(listing.languages or []),
+        "telehealth": listing.telehealth,
+        "rating_average": listing.rating_average,
+        "rating_count": listing.rating_count,
+        "next_available_at": next_available_at,
+        "updated_at": utc_now(),
+    }
+    document = db.session.get(SearchDocument, listing.id)
+    if document is None:
+        db.session.add(SearchDocument(practitioner_id=listing.id, **values))
+    else:
+        for field, value in values.items():
+            setattr(document, field, value)
+    db.session.flush()
+    if db.session.get_bind().dialect.name == "sqlite":
+        body = " ".join(
+            values[f] for f in ("name_terms", "headline_terms", "tag_terms", "bio_terms")
+        )
+        db.session.execute(
+            sa.text("DELETE FROM search_fts WHERE practitioner_id = :id"), {"id": listing.id.hex}
+        )
+        db.session.execute(
+            sa.text("INSERT INTO search_fts (practitioner_id, body) VALUES (:id, :body)"),
+            {"id": listing.id.hex, "body": body},
+        )
+
+
+def _drop_document(listing_id: uuid.UUID) -> None:
+    db.session.execute(
+        sa.delete(SearchDocument).where(SearchDocument.practitioner_id == listing_id)
+    )
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(
+            sa.text("DELETE FROM search_fts WHERE practitioner_id = :id"), {"id": listing_id.hex}
+        )
+
+
+def reindex_listing(listing_id: uuid.UUID, now: datetime | None = None) -> None:
+    """Bring the listing's summary and search document up to date (or remove them)."""
+    now = now or utc_now()
+    db.session.flush()
+    lock_practitioner(listing_id)
+    listing = db.session.get(Practitioner, listing_id)
+    # Under the lock, read what concurrent transactions committed before it was granted.
+    db.session.refresh(listing)
+    if listing.status is not ListingStatus.APPROVED:
+        db.session.execute(
+            sa.delete(AvailabilityDay).where(AvailabilityDay.practitioner_id == listing_id)
+        )
+        _drop_document(listing_id)
+        return
+    _write_document(listing, refresh_summary(listing, now))
+
+
+def reindex_listings_offering(therapy_id: int, now: datetime | None = None) -> int:
+    """After a therapy is renamed or retired: every listing offering it."""
+    listing_ids = db.session.scalars(
+        sa.select(Service.practitioner_id).where(Service.therapy_type_id == therapy_id).distinct()
+    ).all()
+    for listing_id in listing_ids:
+        reindex_listing(listing_id, now)
+    return len(listing_ids)

@@ -1,0 +1,51 @@
+"""The search index: one document per approved listing, denormalised for filtering."""
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from marketplace.extensions import db, utc_now
+
+# Kept in the database by migrations but not mapped: PostgreSQL's generated tsvector column,
+# SQLite's FTS5 table (and the shadow tables FTS5 creates). Alembic must not try to drop them.
+UNMAPPED_SCHEMA = frozenset(
+    {
+        "search_vector",
+        "search_fts",
+        "search_fts_data",
+        "search_fts_idx",
+        "search_fts_content",
+        "search_fts_docsize",
+        "search_fts_config",
+        "ix_search_documents_vector",
+    }
+)
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic hook: leave the unmapped full-text machinery alone."""
+    return not (reflected and compare_to is None and name in UNMAPPED_SCHEMA)
+
+
+class SearchDocument(db.Model):
+    """A listing as search sees it: normalised terms per field and the filterable facts."""
+
+    __tablename__ = "search_documents"
+
+    practitioner_id: so.Mapped[uuid.UUID] = so.mapped_column(
+        sa.ForeignKey("practitioners.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Space-separated stemmed terms (see search.text.terms), one field per weight.
+    name_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    headline_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    tag_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    bio_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    gender: so.Mapped[str] = so.mapped_column(sa.String(20))
+    languages: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    telehealth: so.Mapped[bool]
+    rating_average: so.Mapped[float | None]
+    rating_count: so.Mapped[int] = so.mapped_column(default=0)
+    next_available_at: so.Mapped[datetime | None] = so.mapped_column(index=True)
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utc_now, onupdate=utc_now)

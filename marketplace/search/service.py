@@ -1,0 +1,363 @@
+"""Practitioner search: filters, sorts, facets and pages over the search index.
+
+Everything is portable SQL over the same tables on both backends (the relevance score
+included), so PostgreSQL and SQLite return the same ids in the same order. Each backend uses
+its own full-text index only to narrow the candidates: a weighted tsvector with a GIN index
+on PostgreSQL, FTS5 on SQLite.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from marketplace.availability.models import AvailabilityDay
+from marketplace.catalog.models import Condition, TherapyType, condition_therapies
+from marketplace.errors import ValidationFailed
+from marketplace.extensions import db
+from marketplace.practitioners.models import Location, Practitioner, Service
+from marketplace.search.geo import EARTH_RADIUS_KM, bounding_box, haversine_km
+from marketplace.search.models import SearchDocument
+from marketplace.search.text import terms
+
+doc = SearchDocument
+
+# Relevance weights of a query term found in each field (the tsvector's A, B, B, C).
+FIELD_WEIGHTS = (("name_terms", 4), ("headline_terms", 2), ("tag_terms", 2), ("bio_terms", 1))
+SOON = timedelta(days=7)
+NEUTRAL_RATING = 3.5
+SORTS = ("relevance", "distance", "price", "rating", "soonest")
+
+
+@dataclass
+class SearchQuery:
+    therapies: Sequence[str] = ()
+    condition: str | None = None
+    q: str | None = None
+    lat: float | None = None
+    lng: float | None = None
+    radius_km: float = 25.0
+    available_on: date | None = None
+    price_max: int | None = None
+    gender: str | None = None
+    language: str | None = None
+    telehealth: bool | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 20
+    query_terms: list[str] = field(default_factory=list)
+
+    @property
+    def located(self) -> bool:
+        return self.lat is not None and self.lng is not None
+
+
+def _therapy_ids(query: SearchQuery) -> list[int] | None:
+    """The therapy ids a matching service must be of; None when unrestricted."""
+    wanted: set[int] | None = None
+    if query.therapies:
+        found = dict(
+            db.session.execute(
+                sa.select(TherapyType.slug, TherapyType.id).where(
+                    TherapyType.slug.in_(query.therapies)
+                )
+            ).all()
+        )
+        unknown = sorted(set(query.therapies) - found.keys())
+        if unknown:
+            raise ValidationFailed(
+                "Unknown therapy.", {"therapy": [f"Unknown therapy: {', '.join(unknown)}."]}
+            )
+        wanted = set(found.values())
+    if query.condition:
+        condition_id = db.session.scalar(
+            sa.select(Condition.id).where(Condition.slug == query.condition)
+        )
+        if condition_id is None:
+            raise ValidationFailed("Unknown condition.", {"condition": ["Unknown condition."]})
+        linked = set(
+            db.session.scalars(
+                sa.select(condition_therapies.c.therapy_type_id).where(
+                    condition_therapies.c.condition_id == condition_id
+                )
+            )
+        )
+        wanted = linked if wanted is None else wanted & linked
+    return None if wanted is None else sorted(wanted)
+
+
+def _service_conditions(query: SearchQuery, therapy_ids: list[int] | None, owner) -> list:
+    conditions = [Service.practitioner_id == owner, Service.active, Service.deleted_at.is_(None)]
+    if therapy_ids is not None:
+        conditions.append(Service.therapy_type_id.in_(therapy_ids))
+    if query.price_max is not None:
+        conditions.append(Service.price_cents <= query.price_max)
+    return conditions
+
+
+def _distance_sql(lat_column, lng_column, lat: float, lng: float):
+    """Haversine in SQL (the same formula as geo.haversine_km on every backend)."""
+    lat1, lng1 = sa.func.radians(lat_column), sa.func.radians(lng_column)
+    lat2, lng2 = sa.func.radians(sa.literal(lat)), sa.func.radians(sa.literal(lng))
+    a = sa.func.power(sa.func.sin((lat2 - lat1) / 2), 2) + sa.func.cos(lat1) * sa.func.cos(
+        lat2
+    ) * sa.func.power(sa.func.sin((lng2 - lng1) / 2), 2)
+    return 2 * EARTH_RADIUS_KM * sa.func.asin(sa.func.sqrt(a))
+
+
+def _nearest_locations(query: SearchQuery):
+    """(practitioner_id, distance_km) of each listing's nearest location within the radius."""
+    (min_lat, max_lat), lng_ranges = bounding_box(query.lat, query.lng, query.radius_km)
+    distance = _distance_sql(Location.latitude, Location.longitude, query.lat, query.lng)
+    return (
+        sa.select(Location.practitioner_id, sa.func.min(distance).label("distance_km"))
+        .where(
+            Location.deleted_at.is_(None),
+            Location.latitude.between(min_lat, max_lat),
+            sa.or_(*(Location.longitude.between(low, high) for low, high in lng_ranges)),
+        )
+        .group_by(Location.practitioner_id)
+        .having(sa.func.min(distance) <= query.radius_km)
+        .subquery("nearest")
+    )
+
+
+def _text_match(query_terms: list[str]):
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        tsquery = " & ".join(f"{term}:*" for term in query_terms)
+        return sa.literal_column("search_documents.search_vector").op("@@")(
+            sa.func.to_tsquery("simple", tsquery)
+        )
+    match = " ".join(f'"{term}"*' for term in query_terms)
+    fts = (
+        sa.select(sa.column("practitioner_id"))
+        .select_from(sa.table("search_fts"))
+        .where(sa.text("search_fts MATCH :fts_match").bindparams(fts_match=match))
+    )
+    return sa.cast(doc.practitioner_id, sa.String).in_(fts)
+
+
+def _text_score(query_terms: list[str]):
+    score = sa.literal(0)
+    for term in query_terms:
+        pattern = f"% {term}%"
+        for column_name, weight in FIELD_WEIGHTS:
+            column = getattr(doc, column_name)
+            score = score + sa.case(((sa.literal(" ") + column).like(pattern), weight), else_=0)
+    return score
+
+
+def _next_available(service_conditions: list, now: datetime, owner=None):
+    owner = owner if owner is not None else doc.practitioner_id
+    return (
+        sa.select(sa.func.min(AvailabilityDay.first_slot_at))
+        .join(
+            Service,
+            sa.and_(
+                Service.practitioner_id == AvailabilityDay.practitioner_id,
+                Service.duration_minutes == AvailabilityDay.duration_minutes,
+            ),
+        )
+        .where(
+            AvailabilityDay.practitioner_id == owner,
+            AvailabilityDay.first_slot_at >= now,
+            *service_conditions,
+        )
+        .scalar_subquery()
+    )
+
+
+def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
+    """One page of approved listings matching every filter, with totals and facets."""
+    therapy_ids = _therapy_ids(query)
+    service_conditions = _service_conditions(query, therapy_ids, doc.practitioner_id)
+    query.query_terms = terms(query.q)
+
+    candidates = sa.select(doc.practitioner_id).where(sa.exists().where(*service_conditions))
+    if query.gender:
+        candidates = candidates.where(doc.gender == query.gender)
+    if query.language:
+        candidates = candidates.where(
+            (sa.literal(" ") + doc.languages + " ").like(f"% {query.language} %")
+        )
+    if query.telehealth is not None:
+        candidates = candidates.where(doc.telehealth == query.telehealth)
+    if query.query_terms:
+        candidates = candidates.where(_text_match(query.query_terms))
+    if query.available_on is not None:
+        candidates = candidates.where(
+            sa.exists()
+            .select_from(AvailabilityDay)
+            .join(
+                Service,
+                sa.and_(
+                    Service.practitioner_id == AvailabilityDay.practitioner_id,
+                    Service.duration_minutes == AvailabilityDay.duration_minutes,
+                ),
+            )
+            .where(
+                AvailabilityDay.practitioner_id == doc.practitioner_id,
+                AvailabilityDay.day == query.available_on,
+                AvailabilityDay.first_slot_at >= now,
+                *service_conditions,
+            )
+        )
+    distance = None
+    if query.located:
+        nearest = _nearest_locations(query)
+        candidates = candidates.join(nearest, nearest.c.practitioner_id == doc.practitioner_id)
+        distance = nearest.c.distance_km
+
+    page_query = candidates.add_columns(
+        (distance if distance is not None else sa.null()).label("distance_km")
+    ).order_by(*_ordering(query, service_conditions, distance, now))
+    page_rows = db.session.execute(
+        page_query.limit(query.per_page).offset((query.page - 1) * query.per_page)
+    ).all()
+
+    candidate_ids = candidates.subquery("candidates")
+    gender_counts = dict(
+        db.session.execute(
+            sa.select(doc.gender, sa.func.count())
+            .where(doc.practitioner_id.in_(sa.select(candidate_ids.c.practitioner_id)))
+            .group_by(doc.gender)
+        ).all()
+    )
+    therapy_counts = dict(
+        db.session.execute(
+            sa.select(TherapyType.slug, sa.func.count(sa.distinct(Service.practitioner_id)))
+            .join(TherapyType, TherapyType.id == Service.therapy_type_id)
+            .where(
+                Service.practitioner_id.in_(sa.select(candidate_ids.c.practitioner_id)),
+                *_service_conditions(query, therapy_ids, Service.practitioner_id),
+            )
+            .group_by(TherapyType.slug)
+        ).all()
+    )
+    items = _page_items(page_rows, query, therapy_ids, now)
+    return {
+        "items": items,
+        "total": sum(gender_counts.values()),
+        "page": query.page,
+        "per_page": query.per_page,
+        "facets": {"therapy": therapy_counts, "gender": gender_counts},
+    }
+
+
+def _ordering(query: SearchQuery, service_conditions: list, distance, now: datetime) -> list:
+    """ORDER BY for the sort; the listing id breaks every tie, so pages are stable."""
+    tiebreak = doc.practitioner_id
+    if query.sort == "distance":
+        return [distance.asc(), tiebreak]
+    if query.sort == "price":
+        cheapest = sa.select(sa.func.min(Service.price_cents)).where(*service_conditions)
+        return [cheapest.scalar_subquery().asc(), tiebreak]
+    if query.sort == "rating":
+        return [doc.rating_average.desc().nulls_last(), doc.rating_count.desc(), tiebreak]
+    if query.sort == "soonest":
+        return [_next_available(service_conditions, now).asc().nulls_last(), tiebreak]
+    # Relevance: the text rank when there is a query, then a blend of how well rated the
+    # listing is, whether it can see the patient this week, and (when located) how near it is.
+    available_soon = sa.and_(doc.next_available_at >= now, doc.next_available_at < now + SOON)
+    blend = sa.func.coalesce(doc.rating_average, NEUTRAL_RATING) + sa.case(
+        (available_soon, 1.0), else_=0.0
+    )
+    if distance is not None:
+        blend = blend - distance / query.radius_km
+    ordering = [blend.desc(), tiebreak]
+    if query.query_terms:
+        ordering.insert(0, _text_score(query.query_terms).desc())
+    return ordering
+
+
+def _next_available_of(ids: list[uuid.UUID], service_conditions: list, now: datetime) -> dict:
+    """The first free slot of each listing's matching services, from the summary."""
+    return dict(
+        db.session.execute(
+            sa.select(AvailabilityDay.practitioner_id, sa.func.min(AvailabilityDay.first_slot_at))
+            .join(
+                Service,
+                sa.and_(
+                    Service.practitioner_id == AvailabilityDay.practitioner_id,
+                    Service.duration_minutes == AvailabilityDay.duration_minutes,
+                ),
+            )
+            .where(
+                AvailabilityDay.practitioner_id.in_(ids),
+                AvailabilityDay.first_slot_at >= now,
+                *service_conditions,
+            )
+            .group_by(AvailabilityDay.practitioner_id)
+        ).all()
+    )
+
+
+def _page_items(rows, query: SearchQuery, therapy_ids, now: datetime) -> list[dict[str, Any]]:
+    ids = [row.practitioner_id for row in rows]
+    if not ids:
+        return []
+    listings = {
+        listing.id: listing
+        for listing in db.session.scalars(sa.select(Practitioner).where(Practitioner.id.in_(ids)))
+    }
+    services: dict[uuid.UUID, list[Service]] = {pid: [] for pid in ids}
+    for service in db.session.scalars(
+        sa.select(Service)
+        .where(*_service_conditions(query, therapy_ids, Service.practitioner_id))
+        .where(Service.practitioner_id.in_(ids))
+        .order_by(Service.price_cents, Service.name, Service.id)
+    ):
+        services[service.practitioner_id].append(service)
+    next_available = _next_available_of(
+        ids, _service_conditions(query, therapy_ids, AvailabilityDay.practitioner_id), now
+    )
+    locations: dict[uuid.UUID, list[Location]] = {pid: [] for pid in ids}
+    for location in db.session.scalars(
+        sa.select(Location)
+        .where(Location.practitioner_id.in_(ids), Location.deleted_at.is_(None))
+        .order_by(Location.created_at, Location.id)
+    ):
+        locations[location.practitioner_id].append(location)
+
+    items = []
+    for row in rows:
+        listing = listings[row.practitioner_id]
+        offered = services[row.practitioner_id]
+        therapies = {s.therapy_type.slug: s.therapy_type.name for s in offered}
+        nearest = _nearest(locations[row.practitioner_id], query)
+        items.append(
+            {
+                "id": listing.id,
+                "slug": listing.slug,
+                "display_name": listing.display_name,
+                "headline": listing.headline,
+                "profession": listing.profession,
+                "gender": listing.gender.value,
+                "languages": listing.languages,
+                "telehealth": listing.telehealth,
+                "therapies": [{"slug": slug, "name": name} for slug, name in therapies.items()],
+                "services": offered,
+                "price_from_cents": min((s.price_cents for s in offered), default=None),
+                "location": nearest,
+                "distance_km": round(row.distance_km, 2) if row.distance_km is not None else None,
+                "rating_average": listing.rating_average,
+                "rating_count": listing.rating_count,
+                "next_available_at": next_available.get(row.practitioner_id),
+            }
+        )
+    return items
+
+
+def _nearest(locations: list[Location], query: SearchQuery) -> Location | None:
+    if not locations:
+        return None
+    if not query.located:
+        return locations[0]
+    return min(
+        locations,
+        key=lambda loc: (haversine_km(query.lat, query.lng, loc.latitude, loc.longitude), loc.id),
+    )
