@@ -1,6 +1,7 @@
 """Configuration classes, read from the environment variables named in DESIGN.md."""
 
 import os
+import secrets
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -61,7 +62,9 @@ class Config:
 
 
 class DevelopmentConfig(Config):
-    SECRET_KEY = Config.SECRET_KEY or "development-only-secret-key"
+    # Without SECRET_KEY, a key of this process only: sessions end when it restarts, and no
+    # key anyone could know ever signs a cookie.
+    SECRET_KEY = Config.SECRET_KEY or secrets.token_hex(32)
 
 
 class TestingConfig(Config):
@@ -80,6 +83,11 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    # Host names this deployment answers to (comma separated): links in emails, calendar
+    # feeds and payment redirects are built from the Host header.
+    TRUSTED_HOSTS = [
+        h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()
+    ] or None
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"

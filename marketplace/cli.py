@@ -26,7 +26,13 @@ def register(app: Flask) -> None:
 
     @app.cli.command("refresh-availability")
     @click.option("--batch-size", default=50, show_default=True)
-    def refresh_availability(batch_size: int) -> None:
+    @click.option(
+        "--stale-only",
+        is_flag=True,
+        help="Only listings whose summary has a day whose first slot has passed (cheap; run "
+        "every few minutes so `soonest` ordering stays exact).",
+    )
+    def refresh_availability(batch_size: int, stale_only: bool) -> None:
         """Sweep lapsed holds and roll every approved listing's availability summary forward.
 
         Safe beside live traffic: each listing is refreshed under its own lock, in short
@@ -34,6 +40,7 @@ def register(app: Flask) -> None:
         """
         import sqlalchemy as sa
 
+        from marketplace.availability.models import AvailabilityDay
         from marketplace.bookings.service import expire_all_lapsed_holds
         from marketplace.extensions import utc_now
         from marketplace.practitioners.models import ListingStatus, Practitioner
@@ -41,11 +48,19 @@ def register(app: Flask) -> None:
 
         expired = expire_all_lapsed_holds(utc_now())
         db.session.commit()
-        listing_ids = db.session.scalars(
-            sa.select(Practitioner.id)
-            .where(Practitioner.status == ListingStatus.APPROVED)
-            .order_by(Practitioner.id)
-        ).all()
+        if stale_only:
+            listing_ids = db.session.scalars(
+                sa.select(AvailabilityDay.practitioner_id)
+                .where(AvailabilityDay.first_bookable_until < utc_now())
+                .distinct()
+                .order_by(AvailabilityDay.practitioner_id)
+            ).all()
+        else:
+            listing_ids = db.session.scalars(
+                sa.select(Practitioner.id)
+                .where(Practitioner.status == ListingStatus.APPROVED)
+                .order_by(Practitioner.id)
+            ).all()
         for start in range(0, len(listing_ids), batch_size):
             now = utc_now()
             for listing_id in listing_ids[start : start + batch_size]:

@@ -51,6 +51,10 @@ class ValidationFailed(DomainError):
     status = HTTPStatus.UNPROCESSABLE_ENTITY
 
 
+class TooManyRequests(DomainError):
+    status = HTTPStatus.TOO_MANY_REQUESTS
+
+
 class PaymentFailed(DomainError):
     status = HTTPStatus.BAD_GATEWAY
 
@@ -169,36 +173,63 @@ class ProblemApi(Api):
 
 
 NUL_MESSAGE = "NUL characters are not allowed."
+# No request of this API nests deeper; deeper documents are refused before any schema sees them.
+MAX_JSON_DEPTH = 32
 
 
-def _nul_paths(value: Any, path: str = "") -> list[str]:
-    if isinstance(value, str):
-        return [path or "_schema"] if "\x00" in value else []
-    if isinstance(value, Mapping):
-        found = []
-        for key, item in value.items():
-            name = f"{path}.{key}" if path else str(key)
-            found.extend(_nul_paths(key, name) + _nul_paths(item, name))
-        return found
-    if isinstance(value, list):
-        return [p for index, item in enumerate(value) for p in _nul_paths(item, f"{path}.{index}")]
-    return []
+def _inspect_json(document: Any) -> tuple[bool, list[str]]:
+    """(too deep, paths of strings holding a NUL), walked without recursion."""
+    nul_paths: list[str] = []
+    stack: list[tuple[Any, str, int]] = [(document, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return True, nul_paths
+        if isinstance(value, str):
+            if "\x00" in value:
+                nul_paths.append(path or "_schema")
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                name = f"{path}.{key}" if path else str(key)
+                if "\x00" in str(key):
+                    nul_paths.append(name)
+                stack.append((item, name, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}.{i}", depth + 1) for i, item in enumerate(value))
+    return False, nul_paths
 
 
-def refuse_nul_characters() -> Response | None:
-    """No text column can hold a NUL (PostgreSQL refuses it): stop it at the door."""
+def inspect_request() -> Response | None:
+    """Refuse what no schema should have to survive.
+
+    NULs (no PostgreSQL text column can hold one) and JSON nested past any real request's
+    depth (the parser would exhaust the stack).
+    """
     if "\x00" in request.path:
         return problem(404) if wants_problem_json() else _html_error(404, "Not Found")
-    errors = {name: [NUL_MESSAGE] for name in _nul_paths(request.args.to_dict(flat=False))}
+    nul_paths = sorted(
+        {
+            name
+            for name, value in request.args.items(multi=True)
+            if "\x00" in name or "\x00" in value
+        }
+    )
     if request.is_json and request.content_length:
-        errors.update({name: [NUL_MESSAGE] for name in _nul_paths(request.get_json(silent=True))})
-    if errors:
-        return problem(422, "The request failed validation.", errors)
+        try:
+            document = request.get_json(silent=True)
+        except RecursionError:
+            return problem(400, "The JSON body is nested too deeply.")
+        too_deep, body_nul_paths = _inspect_json(document)
+        if too_deep:
+            return problem(400, "The JSON body is nested too deeply.")
+        nul_paths += body_nul_paths
+    if nul_paths:
+        return problem(422, "The request failed validation.", {p: [NUL_MESSAGE] for p in nul_paths})
     return None
 
 
 def register_error_handlers(app: Flask) -> None:
-    app.before_request(refuse_nul_characters)
+    app.before_request(inspect_request)
 
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError) -> Response:

@@ -57,6 +57,9 @@ def roles_required(*roles: Role) -> Callable:
 
 
 login_required = roles_required()
+patient_only = roles_required(Role.PATIENT)
+practitioner_only = roles_required(Role.PRACTITIONER)
+admin_only = roles_required(Role.ADMIN)
 
 
 def _same_origin(url: str) -> bool:
@@ -68,11 +71,11 @@ def refuse_cross_origin_cookie_requests() -> None:
     """CSRF defence: an unsafe request riding on a session cookie must come from our origin.
 
     Browsers send `Origin` (or at least `Sec-Fetch-Site`) on cross-origin unsafe requests; API
-    clients using bearer tokens carry no ambient credential and are not affected.
+    clients using bearer tokens carry no session cookie and are not affected.
     """
     if request.method in SAFE_METHODS or request.endpoint in CROSS_ORIGIN_EXEMPT_ENDPOINTS:
         return
-    if "_user_id" not in session or request.headers.get("Authorization"):
+    if "_user_id" not in session:
         return
     origin = request.headers.get("Origin")
     if origin is not None and origin != "null":

@@ -16,6 +16,7 @@ from marketplace.accounts.schemas import (
     UserSchema,
 )
 from marketplace.extensions import db, limiter
+from marketplace.pagination import PageArgs, page_of, paginate
 from marketplace.practitioners.service import create_listing
 
 bp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts and sign-in")
@@ -62,9 +63,10 @@ def logout():
 @bp.route("/auth/tokens")
 class Tokens(MethodView):
     @login_required
-    @bp.response(200, TokenSchema(many=True))
-    def get(self):
-        return service.list_tokens(current_user)
+    @bp.arguments(PageArgs, location="query")
+    @bp.response(200, page_of(TokenSchema))
+    def get(self, args):
+        return paginate(service.active_tokens(current_user), **args)
 
     @limiter.limit(CREDENTIAL_LIMIT)
     @bp.arguments(TokenRequestSchema)

@@ -50,10 +50,16 @@ def register_user(*, email: str, password: str, name: str, role: Role) -> User:
         raise Conflict(
             "An account with this email already exists.", {"email": ["Already registered."]}
         )
-    user = User(email=normalise_email(email), name=name.strip(), role=role)
+    user = User(email=normalise_email(email), name=name.strip(), role=role, session_version=1)
     user.set_password(password, _hash_method())
-    db.session.add(user)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except sa.exc.IntegrityError:
+        # The same address registered concurrently.
+        raise Conflict(
+            "An account with this email already exists.", {"email": ["Already registered."]}
+        ) from None
     return user
 
 
@@ -93,13 +99,11 @@ def get_user_for_token(plain: str) -> User | None:
     return token.user
 
 
-def list_tokens(user: User) -> list[ApiToken]:
-    return list(
-        db.session.scalars(
-            sa.select(ApiToken)
-            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-            .order_by(ApiToken.created_at)
-        )
+def active_tokens(user: User) -> sa.Select:
+    return (
+        sa.select(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.created_at, ApiToken.id)
     )
 
 

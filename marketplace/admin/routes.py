@@ -3,8 +3,7 @@ import uuid
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from marketplace.accounts.auth import roles_required
-from marketplace.accounts.models import Role
+from marketplace.accounts.auth import admin_only
 from marketplace.admin import audit, service
 from marketplace.admin.schemas import AuditEntrySchema, AuditQueryArgs
 from marketplace.errors import NotFound
@@ -13,7 +12,6 @@ from marketplace.pagination import page_of, paginate
 from marketplace.practitioners.schemas import ListingQueueArgs, ListingSummarySchema, ReasonSchema
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin", description="Administration")
-admin_only = roles_required(Role.ADMIN)
 
 
 def _listing_or_404(listing_id: uuid.UUID):

@@ -1,6 +1,7 @@
 """Admin rules: reviewing and suspending listings."""
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from marketplace.accounts.models import User
 from marketplace.admin import audit
@@ -17,6 +18,11 @@ def review_queue(status: ListingStatus) -> sa.Select:
     """Listings in a status, oldest submission first."""
     return (
         sa.select(Practitioner)
+        .options(
+            so.selectinload(Practitioner.owner),
+            so.selectinload(Practitioner.services),
+            so.selectinload(Practitioner.locations),
+        )
         .where(Practitioner.status == status)
         .order_by(
             Practitioner.submitted_at.asc().nulls_last(),

@@ -166,3 +166,34 @@ def find_slot(
         if slot.start_at == start_at and location_id in (None, slot.location_id):
             return slot
     return None
+
+
+def first_free_slots(
+    requests: list[tuple[Practitioner, int, date]], now: datetime
+) -> list[datetime | None]:
+    """The first free slot of each (listing, duration, local day), loaded in one batch."""
+    if not requests:
+        return []
+    listings = {listing.id: listing for listing, _duration, _day in requests}
+    first_day = min(day for _listing, _duration, day in requests)
+    last_day = max(day for _listing, _duration, day in requests)
+    rules, overrides = load_hours(listings, first_day, last_day)
+    start = min(instant_range(listing, day, day)[0] for listing, _duration, day in requests)
+    end = max(instant_range(listing, day, day)[1] for listing, _duration, day in requests)
+    busy = load_busy(listings, start, end, now)
+    firsts: list[datetime | None] = []
+    for listing, duration, day in requests:
+        slots = compute_slots(
+            rules=rules[listing.id],
+            overrides=overrides[listing.id],
+            time_off=(),
+            busy=busy[listing.id],
+            timezone=zone_of(listing),
+            settings=booking_settings(listing),
+            duration_minutes=duration,
+            now=now,
+            first_day=day,
+            last_day=day,
+        )
+        firsts.append(slots[0].start_at if slots else None)
+    return firsts

@@ -110,6 +110,12 @@ class AvailabilityDay(db.Model):
     duration_minutes: so.Mapped[int] = so.mapped_column(primary_key=True)
     day: so.Mapped[date] = so.mapped_column(primary_key=True)
     first_slot_at: so.Mapped[datetime]
+    last_slot_at: so.Mapped[datetime]
+    # The instants until which those slots stay bookable (slot start less the minimum notice):
+    # as time passes, a day whose first deadline has gone still has later slots, and a day
+    # whose last deadline has gone has none left.
+    first_bookable_until: so.Mapped[datetime]
+    last_bookable_until: so.Mapped[datetime]
     free_minutes: so.Mapped[int]
 
     __table_args__ = (

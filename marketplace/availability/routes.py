@@ -6,8 +6,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from marketplace.accounts.auth import roles_required
-from marketplace.accounts.models import Role
+from marketplace.accounts.auth import practitioner_only
 from marketplace.availability import calendar, loading, service
 from marketplace.availability.schemas import (
     CalendarFeedArgs,
@@ -23,8 +22,6 @@ from marketplace.pagination import PageArgs, page_of, paginate
 from marketplace.practitioners.service import get_listing_of, get_public_listing
 
 bp = Blueprint("availability", __name__, url_prefix="/api/v1", description="Hours and free slots")
-practitioner_only = roles_required(Role.PRACTITIONER)
-DEFAULT_SLOT_RANGE_DAYS = 14
 FEED_HISTORY = timedelta(days=90)
 
 
@@ -146,11 +143,9 @@ def slots(args, id_or_slug: str):
     listing = get_public_listing(id_or_slug)
     bookable = service.get_bookable_service(listing, args["service_id"])
     now = utc_now()
-    first_day = args.get("from_date") or loading.local_today(listing, now)
-    last_day = args.get("to_date") or first_day + timedelta(days=DEFAULT_SLOT_RANGE_DAYS - 1)
-    if last_day < first_day:
-        # Only `to` was given, before today's default `from`.
-        first_day = last_day
+    first_day, last_day = service.slot_range(
+        args.get("from_date"), args.get("to_date"), loading.local_today(listing, now)
+    )
     found = loading.free_slots(listing, bookable.duration_minutes, first_day, last_day, now)
     if "location_id" in args:
         found = [slot for slot in found if slot.location_id == args["location_id"]]

@@ -6,7 +6,7 @@ never disagrees with the slots.
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,9 +14,11 @@ import sqlalchemy as sa
 from marketplace.accounts.models import User
 from marketplace.availability.loading import local_today
 from marketplace.availability.models import AvailabilityRule, DateOverride, OverrideWindow, TimeOff
+from marketplace.availability.schemas import MAX_SLOT_RANGE_DAYS
 from marketplace.bookings.models import Booking, BookingStatus
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.extensions import db
+from marketplace.practitioners.locking import lock_practitioner
 from marketplace.practitioners.models import Location, Practitioner, Service, new_calendar_token
 from marketplace.search.index import reindex_listing
 
@@ -62,6 +64,7 @@ def replace_schedule(
     listing: Practitioner, rules: Sequence[Mapping[str, Any]]
 ) -> list[AvailabilityRule]:
     """Replace the whole week at once; a refused request leaves the old week as it was."""
+    lock_practitioner(listing.id)
     _check_own_locations(listing, rules, "rules")
     db.session.execute(
         sa.delete(AvailabilityRule).where(AvailabilityRule.practitioner_id == listing.id)
@@ -112,6 +115,7 @@ def set_override(
     if day < local_today(listing, now):
         raise ValidationFailed("That date has passed.", {"date": ["Must not be in the past."]})
     _check_own_locations(listing, windows, "windows")
+    lock_practitioner(listing.id)
     existing = db.session.scalar(
         sa.select(DateOverride).where(
             DateOverride.practitioner_id == listing.id, DateOverride.date == day
@@ -180,6 +184,26 @@ def remove_location_hours(location: Location) -> None:
 
 
 # --- free slots ----------------------------------------------------------------------------
+
+
+DEFAULT_SLOT_RANGE_DAYS = 14
+
+
+def slot_range(first: date | None, last: date | None, today: date) -> tuple[date, date]:
+    """The local dates a slots request covers: defaults around what was given, at most 62."""
+    span = timedelta(days=DEFAULT_SLOT_RANGE_DAYS - 1)
+    if first is None:
+        first = today if last is None or last >= today else last
+        first = max(first, last - span) if last is not None else first
+    if last is None:
+        last = first + span
+    if last < first:
+        raise ValidationFailed("The range is reversed.", {"to": ["Must not be before from."]})
+    if (last - first).days >= MAX_SLOT_RANGE_DAYS:
+        raise ValidationFailed(
+            "The range is too long.", {"to": [f"At most {MAX_SLOT_RANGE_DAYS} days from `from`."]}
+        )
+    return first, last
 
 
 def get_bookable_service(listing: Practitioner, service_id: uuid.UUID) -> Service:

@@ -92,6 +92,7 @@ class Booking(db.Model):
 
     paid_at: so.Mapped[datetime | None]
     confirmed_at: so.Mapped[datetime | None]
+    # When the practitioner recorded the outcome: completed or no_show.
     completed_at: so.Mapped[datetime | None]
     cancelled_at: so.Mapped[datetime | None]
     cancelled_by_id: so.Mapped[uuid.UUID | None] = so.mapped_column(

@@ -5,7 +5,12 @@ from flask import current_app, url_for
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from marketplace.accounts.auth import login_required, roles_required
+from marketplace.accounts.auth import (
+    login_required,
+    patient_only,
+    practitioner_only,
+    roles_required,
+)
 from marketplace.accounts.models import Role
 from marketplace.availability.loading import zone_of
 from marketplace.availability.slots import to_instant
@@ -21,13 +26,14 @@ from marketplace.bookings.schemas import (
     IdempotencyHeaderSchema,
     RescheduleSchema,
 )
-from marketplace.errors import DomainError
-from marketplace.extensions import db, utc_now
+from marketplace.extensions import db, limiter, utc_now
 from marketplace.pagination import page_of, paginate
 from marketplace.payments.gateway import get_gateway
 from marketplace.practitioners.service import get_listing_of
 
 bp = Blueprint("bookings", __name__, url_prefix="/api/v1", description="Bookings")
+# Generous for a person, tight for a script sweeping a calendar into holds.
+BOOKING_LIMIT = "20 per minute"
 
 
 def _policy() -> service.BookingPolicy:
@@ -37,42 +43,47 @@ def _policy() -> service.BookingPolicy:
     )
 
 
+def _booker_key() -> str:
+    return f"user:{current_user.id}"
+
+
 @bp.route("/bookings", methods=["POST"])
-@roles_required(Role.PATIENT)
+@patient_only
+@limiter.limit(BOOKING_LIMIT, key_func=_booker_key)
 @bp.arguments(IdempotencyHeaderSchema, location="headers")
 @bp.arguments(BookingCreateSchema)
 @bp.response(201, BookingCreatedSchema)
 def create_booking(headers, data):
     gateway = get_gateway()
-    now = utc_now()
     booking, _created = service.create_booking(
         patient=current_user,
         service_id=data["service_id"],
         start_at=data["start_at"],
         location_id=data["location_id"],
         idempotency_key=headers["idempotency_key"],
-        now=now,
+        now=utc_now(),
         policy=_policy(),
         payment_provider=gateway.name,
     )
     # The hold is committed before the provider is called: the practitioner's lock is not
     # held across a network round trip, and a retry finds the booking by its key.
     db.session.commit()
-    if booking.checkout_session_id is None and booking.status is BookingStatus.HELD:
-        try:
-            service.start_checkout(
-                booking,
-                gateway,
-                patient_email=current_user.email,
-                success_url=url_for("web.booking_done", booking_id=booking.id, _external=True),
-                cancel_url=url_for("web.booking_done", booking_id=booking.id, _external=True),
-                now=now,
-            )
-        except DomainError:
-            db.session.rollback()
-            service.abandon_checkout(booking, utc_now())
-            db.session.commit()
-            raise
+    try:
+        service.open_checkout(
+            booking,
+            gateway,
+            patient_email=current_user.email,
+            success_url=url_for("web.booking_done", booking_id=booking.id, _external=True),
+            cancel_url=url_for(
+                "payments.checkout_cancelled",
+                booking_id=booking.id,
+                token=service.checkout_cancel_token(booking),
+                _external=True,
+            ),
+            now=utc_now(),
+        )
+    finally:
+        # Either the session, or (the provider failed) the released hold.
         db.session.commit()
     return {"booking": booking, "checkout_url": booking.checkout_url}
 
@@ -136,8 +147,15 @@ def no_show_booking(booking_id: uuid.UUID):
     return _finish(booking_id, BookingStatus.NO_SHOW)
 
 
+@bp.route("/practitioner/bookings/<uuid:booking_id>")
+@practitioner_only
+@bp.response(200, BookingSchema)
+def practitioner_booking(booking_id: uuid.UUID):
+    return service.get_booking_for(current_user, booking_id)
+
+
 @bp.route("/practitioner/bookings")
-@roles_required(Role.PRACTITIONER)
+@practitioner_only
 @bp.arguments(CalendarArgs, location="query")
 @bp.response(200, page_of(BookingSchema))
 def practitioner_calendar(args):

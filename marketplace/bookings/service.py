@@ -16,18 +16,33 @@ from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from marketplace.accounts.models import Role, User
 from marketplace.admin import audit
 from marketplace.availability.loading import find_slot
 from marketplace.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
-from marketplace.errors import Conflict, NotFound, NotPermitted, SlotUnavailable, ValidationFailed
+from marketplace.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    NotPermitted,
+    SlotUnavailable,
+    TooManyRequests,
+    ValidationFailed,
+)
 from marketplace.extensions import after_commit, db
 from marketplace.payments.gateway import CheckoutRequest, PaymentGateway, get_gateway
 from marketplace.payments.money import late_cancellation_refund, platform_fee
 from marketplace.practitioners.locking import lock_practitioner
 from marketplace.practitioners.models import ListingStatus, Practitioner, Service
 from marketplace.search.index import reindex_listing
+
+# A patient may hold this many unpaid slots at once; more looks like hoarding a calendar.
+MAX_OPEN_HOLDS = 3
+# Stripe sessions last 24 hours at most; so does the way back from one.
+CANCEL_LINK_MAX_AGE = 24 * 60 * 60
 
 
 @dataclass(frozen=True)
@@ -107,16 +122,45 @@ def _idempotent_replay(patient: User, key: str, fingerprint: str) -> Booking | N
     return existing
 
 
-def _bookable(service_id: uuid.UUID) -> tuple[Service, Practitioner]:
+def _bookable(service_id: uuid.UUID, *, refresh: bool = False) -> tuple[Service, Practitioner]:
+    """The service and its listing, if the public may book it (checked again under the lock)."""
     service = db.session.get(Service, service_id)
+    if service is not None and refresh:
+        db.session.refresh(service)
     if service is None or service.deleted_at is not None:
         raise ValidationFailed("Unknown service.", {"service_id": ["No such service."]})
     listing = db.session.get(Practitioner, service.practitioner_id)
+    if refresh:
+        db.session.refresh(listing)
     if listing.status is not ListingStatus.APPROVED:
         raise ValidationFailed("Unknown service.", {"service_id": ["No such service."]})
     if not service.active:
         raise Conflict("This service is not currently offered.")
     return service, listing
+
+
+def lock_booking(booking: Booking) -> Booking:
+    """Take the practitioner's lock and re-read the booking: decide on committed state only.
+
+    Every transition goes through here, so a cancellation racing a payment (or two payment
+    events racing each other) is serialised and the second sees what the first did.
+    """
+    db.session.flush()
+    lock_practitioner(booking.practitioner_id)
+    db.session.refresh(booking)
+    return booking
+
+
+def _open_holds(patient: User, now: datetime) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Booking)
+        .where(
+            Booking.patient_id == patient.id,
+            Booking.status == BookingStatus.HELD,
+            Booking.hold_expires_at > now,
+        )
+    )
 
 
 def create_booking(
@@ -140,8 +184,12 @@ def create_booking(
         if existing is not None:
             return existing, False
     service, listing = _bookable(service_id)
-
+    if _open_holds(patient, now) >= MAX_OPEN_HOLDS:
+        raise TooManyRequests(
+            f"You already have {MAX_OPEN_HOLDS} unpaid bookings: pay for or cancel one first."
+        )
     lock_practitioner(listing.id)
+    service, listing = _bookable(service_id, refresh=True)
     expire_lapsed_holds(listing.id, now)
     slot = find_slot(listing, service.duration_minutes, start_at, now, location_id)
     if slot is None:
@@ -219,6 +267,43 @@ def start_checkout(
     booking.checkout_url = session.url
     booking.transfer_destination = destination
     db.session.flush()
+    return booking
+
+
+def open_checkout(booking: Booking, gateway: PaymentGateway, **checkout) -> Booking:
+    """Open the payment page of a new hold; if the provider fails, release the hold at once."""
+    if booking.checkout_session_id is not None or booking.status is not BookingStatus.HELD:
+        return booking
+    try:
+        return start_checkout(booking, gateway, **checkout)
+    except DomainError:
+        db.session.rollback()
+        abandon_checkout(booking, checkout["now"])
+        raise
+
+
+def checkout_cancel_token(booking: Booking) -> str:
+    """The signed token in the provider's cancel link: proof the patient came from checkout."""
+    return _cancel_signer().dumps(str(booking.id))
+
+
+def booking_for_cancel_token(booking_id: uuid.UUID, token: str) -> Booking | None:
+    try:
+        signed_id = _cancel_signer().loads(token, max_age=CANCEL_LINK_MAX_AGE)
+    except BadSignature:
+        return None
+    return db.session.get(Booking, booking_id) if signed_id == str(booking_id) else None
+
+
+def _cancel_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="checkout-cancel")
+
+
+def cancel_checkout(booking: Booking, now: datetime) -> Booking:
+    """The patient left the provider's page with Cancel: free the slot at once."""
+    expire_hold(booking, now)
+    if booking.status is BookingStatus.EXPIRED and booking.checkout_session_id:
+        after_commit(partial(expire_checkout_session, booking.checkout_session_id))
     return booking
 
 
@@ -307,10 +392,7 @@ def refund(
     before = booking_state(booking)
     booking.refund_count = sequence
     booking.refund_cents += result.amount_cents
-    if booking.transfer_destination is None:
-        # The platform held the whole charge; what it still owes shrinks with the refund.
-        owed_share = booking.price_cents - booking.platform_fee_cents
-        booking.payout_owed_cents = max(0, owed_share - booking.refund_cents)
+    _reduce_owed_payout(booking)
     audit.record(
         actor_id=actor.id if actor else None,
         action="payment.refund",
@@ -324,6 +406,13 @@ def refund(
             "reason": reason,
         },
     )
+
+
+def _reduce_owed_payout(booking: Booking) -> None:
+    """The platform held the whole charge; what it still owes shrinks with each refund."""
+    if booking.transfer_destination is None and is_paid(booking):
+        owed_share = booking.price_cents - booking.platform_fee_cents
+        booking.payout_owed_cents = max(0, owed_share - booking.refund_cents)
 
 
 def is_paid(booking: Booking) -> bool:
@@ -350,6 +439,7 @@ def cancel_booking(
     gateway: PaymentGateway,
 ) -> Booking:
     """Cancel as the patient (refund by policy) or the practitioner (always in full)."""
+    lock_booking(booking)
     if booking.status not in ACTIVE_STATUSES:
         raise Conflict(f"A {booking.status.value} booking cannot be cancelled.")
     listing = db.session.get(Practitioner, booking.practitioner_id)
@@ -381,30 +471,28 @@ def reschedule_booking(
     """Move a booking to another free slot of its service, keeping its id and payment."""
     if not is_patient_of(actor, booking):
         raise NotPermitted("Only the patient can reschedule.")
-    if booking.status is not BookingStatus.CONFIRMED and not booking.is_active(now):
-        raise Conflict(f"A {booking.status.value} booking cannot be rescheduled.")
-    listing = db.session.get(Practitioner, booking.practitioner_id)
-    if booking.start_at - now < timedelta(hours=listing.free_cancellation_hours):
-        raise Conflict("Too close to the appointment to reschedule; cancel instead.")
-    service = db.session.get(Service, booking.service_id)
-
-    lock_practitioner(listing.id)
-    expire_lapsed_holds(listing.id, now)
-    db.session.refresh(booking)
+    lock_booking(booking)
     if not booking.is_active(now):
         raise Conflict(f"A {booking.status.value} booking cannot be rescheduled.")
+    try:
+        service, listing = _bookable(booking.service_id, refresh=True)
+    except ValidationFailed:
+        raise Conflict("This practitioner is not taking bookings for this service.") from None
+    if booking.start_at - now < timedelta(hours=listing.free_cancellation_hours):
+        raise Conflict("Too close to the appointment to reschedule; cancel instead.")
+    expire_lapsed_holds(listing.id, now)
     slot = find_slot(
         listing, service.duration_minutes, new_start, now, ignore_booking_id=booking.id
     )
     if slot is None:
         raise SlotUnavailable("That time is not free. Pick another slot.")
     before = booking_state(booking)
-    buffer_before = booking.start_at - booking.blocked_start_at
-    buffer_after = booking.blocked_end_at - booking.end_at
+    # The move is a new appointment: it blocks by today's buffers, which the slot was checked
+    # against.
     booking.start_at, booking.end_at = slot.start_at, slot.end_at
     booking.location_id = slot.location_id
-    booking.blocked_start_at = slot.start_at - buffer_before
-    booking.blocked_end_at = slot.end_at + buffer_after
+    booking.blocked_start_at = slot.start_at - timedelta(minutes=listing.buffer_before_minutes)
+    booking.blocked_end_at = slot.end_at + timedelta(minutes=listing.buffer_after_minutes)
     try:
         with db.session.begin_nested():
             db.session.flush()
@@ -419,6 +507,7 @@ def finish_booking(booking: Booking, actor: User, outcome: BookingStatus, now: d
     """The practitioner records that the appointment happened (completed) or not (no_show)."""
     if not is_practitioner_of(actor, booking):
         raise NotPermitted("Only the booking's practitioner can do this.")
+    lock_booking(booking)
     if booking.status is not BookingStatus.CONFIRMED:
         raise Conflict(f"A {booking.status.value} booking cannot be marked {outcome.value}.")
     if now < booking.start_at:
@@ -455,9 +544,9 @@ def confirm_payment(
     booking: Booking, payment_intent_id: str | None, now: datetime, gateway: PaymentGateway
 ) -> Booking:
     """A payment succeeded: confirm the booking, or refund it in full if its slot is gone."""
+    lock_booking(booking)
     if is_paid(booking):
-        return booking  # the same payment reported again
-    lock_practitioner(booking.practitioner_id)
+        return booking  # the same payment reported again, perhaps under another event id
     expire_lapsed_holds(booking.practitioner_id, now)
     db.session.refresh(booking)
     before = booking_state(booking)
@@ -503,6 +592,7 @@ def confirm_payment(
 
 def expire_hold(booking: Booking, now: datetime) -> Booking:
     """The checkout was abandoned or expired: free the slot (a paid booking is untouched)."""
+    lock_booking(booking)
     if booking.status is BookingStatus.HELD:
         before = booking_state(booking)
         booking.move_to(BookingStatus.EXPIRED)
@@ -515,9 +605,11 @@ def expire_hold(booking: Booking, now: datetime) -> Booking:
 
 def record_provider_refund(booking: Booking, refunded_cents: int) -> Booking:
     """A refund made outside the app (the Stripe dashboard): record the total refunded."""
+    lock_booking(booking)
     if refunded_cents > booking.refund_cents:
         before = booking_state(booking)
         booking.refund_cents = min(refunded_cents, booking.price_cents)
+        _reduce_owed_payout(booking)
         audit.record(
             actor_id=None,
             action="payment.external_refund",
@@ -531,6 +623,8 @@ def record_provider_refund(booking: Booking, refunded_cents: int) -> Booking:
 
 
 def flag_dispute(booking: Booking, dispute_id: str, now: datetime) -> Booking:
+    """A card holder disputed the charge: flag the booking for admins."""
+    lock_booking(booking)
     if booking.disputed_at is None:
         before = booking_state(booking)
         booking.disputed_at = now

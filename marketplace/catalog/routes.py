@@ -2,8 +2,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from marketplace.accounts.auth import roles_required
-from marketplace.accounts.models import Role
+from marketplace.accounts.auth import admin_only
 from marketplace.catalog import service
 from marketplace.catalog.schemas import (
     ConditionSchema,
@@ -15,7 +14,6 @@ from marketplace.extensions import db
 from marketplace.pagination import envelope, page_of
 
 bp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Therapies and conditions")
-admin_only = roles_required(Role.ADMIN)
 
 
 @bp.route("/therapies")

@@ -12,6 +12,7 @@ from marketplace.catalog.models import Condition, TherapyType, condition_therapi
 from marketplace.errors import Conflict, NotFound
 from marketplace.extensions import db
 from marketplace.practitioners.models import ListingStatus, Practitioner, Service
+from marketplace.search.index import reindex_listings_offering
 
 
 def _offering(*group_by: sa.ColumnElement) -> sa.Select:
@@ -95,8 +96,11 @@ def add_therapy(data: Mapping[str, Any], actor: User) -> TherapyType:
     therapy = TherapyType(
         slug=slug, name=data["name"], description=data["description"], active=data["active"]
     )
-    db.session.add(therapy)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(therapy)
+    except sa.exc.IntegrityError:
+        raise Conflict("A therapy with this slug exists.", {"slug": ["Already taken."]}) from None
     audit.record(
         actor_id=actor.id,
         action="therapy.add",
@@ -109,7 +113,12 @@ def add_therapy(data: Mapping[str, Any], actor: User) -> TherapyType:
 
 
 def update_therapy(therapy: TherapyType, data: Mapping[str, Any], actor: User) -> TherapyType:
-    """Rename, describe, retire (`active: false`) or restore a therapy type."""
+    """Rename, describe, retire (`active: false`) or restore a therapy type.
+
+    A retired therapy takes no new services and leaves the taxonomy and search filters;
+    services already offered under it stay bookable. Listings offering it are re-indexed, so
+    search text follows a rename at once.
+    """
     before = _therapy_state(therapy)
     for field, value in data.items():
         setattr(therapy, field, value)
@@ -125,6 +134,7 @@ def update_therapy(therapy: TherapyType, data: Mapping[str, Any], actor: User) -
         before=before,
         after=_therapy_state(therapy),
     )
+    reindex_listings_offering(therapy.id)
     return therapy
 
 

@@ -7,7 +7,7 @@ from flask import current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 
-from marketplace.accounts.auth import CROSS_ORIGIN_EXEMPT_ENDPOINTS, roles_required
+from marketplace.accounts.auth import CROSS_ORIGIN_EXEMPT_ENDPOINTS, practitioner_only
 from marketplace.accounts.models import Role
 from marketplace.bookings import service as bookings
 from marketplace.bookings.models import BookingStatus
@@ -92,11 +92,25 @@ def simulated_checkout(session_id: str):
     return render_template("pages/checkout.html", **view, now=utc_now())
 
 
+@bp.route("/bookings/<uuid:booking_id>/checkout-cancelled")
+@bp.doc(hide=True)
+def checkout_cancelled(booking_id):
+    """Where the provider's Cancel button leads: the hold is released at once."""
+    booking = bookings.booking_for_cancel_token(booking_id, request.args.get("token", ""))
+    if booking is None:
+        html_abort(404)
+    bookings.cancel_checkout(booking, utc_now())
+    db.session.commit()
+    return render_template("pages/checkout_cancelled.html", booking=booking)
+
+
 @bp.route("/payouts/simulated-onboarding/<account_id>", methods=["GET", "POST"])
 @bp.doc(hide=True)
 def simulated_onboarding(account_id: str):
     """Stands in for Stripe's Express onboarding: finishing it enables charges."""
-    if not account_id.startswith("acct_sim_"):
+    if current_app.config["PAYMENTS_PROVIDER"] != "simulated" or not account_id.startswith(
+        "acct_sim_"
+    ):
         html_abort(404)
     if request.method == "POST":
         service.process_event(
@@ -114,21 +128,49 @@ def simulated_onboarding(account_id: str):
 
 
 CROSS_ORIGIN_EXEMPT_ENDPOINTS.update(
-    {"payments.stripe_webhook", "payments.simulated_checkout", "payments.simulated_onboarding"}
+    {
+        "payments.stripe_webhook",
+        "payments.simulated_checkout",
+        "payments.simulated_onboarding",
+        "payments.checkout_cancelled",
+    }
 )
 
 
 @bp.route("/api/v1/practitioner/payouts/onboarding", methods=["POST"])
-@roles_required(Role.PRACTITIONER)
+@practitioner_only
 @bp.response(200, OnboardingLinkSchema)
 def payout_onboarding():
     listing = get_listing_of(current_user)
     gateway = get_gateway()
     account_id = service.ensure_connect_account(listing, current_user.email, gateway)
     db.session.commit()
-    url = gateway.create_onboarding_link(
+    return {"url": _onboarding_link(gateway, account_id)}
+
+
+def _onboarding_link(gateway, account_id: str) -> str:
+    return gateway.create_onboarding_link(
         account_id=account_id,
-        refresh_url=url_for("web.home", _external=True),
-        return_url=url_for("web.home", _external=True),
+        refresh_url=url_for("payments.payout_onboarding_refresh", _external=True),
+        return_url=url_for("payments.payout_onboarding_return", _external=True),
     )
-    return {"url": url}
+
+
+@bp.route("/payouts/refresh")
+@bp.doc(hide=True)
+def payout_onboarding_refresh():
+    """Stripe sends an expired onboarding link here: a signed-in practitioner gets a new one."""
+    if current_user.is_authenticated and current_user.role is Role.PRACTITIONER:
+        listing = get_listing_of(current_user)
+        if listing.stripe_account_id:
+            url = _onboarding_link(get_gateway(), listing.stripe_account_id)
+            db.session.commit()
+            return redirect(url, 303)
+    return render_template("pages/payouts.html", returned=False)
+
+
+@bp.route("/payouts/return")
+@bp.doc(hide=True)
+def payout_onboarding_return():
+    """Back from Stripe; payouts switch on when Stripe reports the account can take charges."""
+    return render_template("pages/payouts.html", returned=True)

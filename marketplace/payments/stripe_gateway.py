@@ -1,5 +1,6 @@
 """Stripe: Checkout Sessions with Connect destination charges, refunds, Express onboarding."""
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -107,6 +108,8 @@ class StripeGateway:
         return account.id
 
     def create_onboarding_link(self, *, account_id: str, refresh_url: str, return_url: str) -> str:
+        # A link is single-use and short-lived; a retry within the minute gets the same one.
+        minute = int(time.time()) // 60
         link = self._call(
             self.client.v1.account_links.create,
             params={
@@ -115,5 +118,6 @@ class StripeGateway:
                 "return_url": return_url,
                 "type": "account_onboarding",
             },
+            options={"idempotency_key": f"account-link-{account_id}-{minute}"},
         )
         return link.url

@@ -4,8 +4,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from marketplace.accounts.auth import roles_required
-from marketplace.accounts.models import Role
+from marketplace.accounts.auth import practitioner_only
 from marketplace.extensions import db
 from marketplace.pagination import PageArgs, page_of, paginate
 from marketplace.practitioners import service
@@ -17,7 +16,6 @@ from marketplace.practitioners.schemas import (
 )
 
 bp = Blueprint("practitioners", __name__, url_prefix="/api/v1", description="Practitioner listings")
-practitioner_only = roles_required(Role.PRACTITIONER)
 
 
 def own_listing():

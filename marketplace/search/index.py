@@ -8,6 +8,7 @@ change (except for time passing: holds lapsing and days rolling over, which the
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -23,19 +24,32 @@ from marketplace.search.models import SearchDocument
 from marketplace.search.text import term_string
 
 
-def summarise_days(slots: Iterable[Slot], zone) -> dict[date, tuple[datetime, int]]:
-    """Per local day: the first slot and the minutes covered by at least one free slot."""
-    days: dict[date, tuple[datetime, int]] = {}
-    covered_until: dict[date, datetime] = {}
+@dataclass(frozen=True)
+class DaySummary:
+    first_slot_at: datetime
+    last_slot_at: datetime
+    free_minutes: int
+
+
+def summarise_days(slots: Iterable[Slot], zone) -> dict[date, DaySummary]:
+    """Per local day: the first and last free slot, and the minutes free slots cover."""
+    days: dict[date, DaySummary] = {}
     for slot in slots:  # ordered by start
         day = slot.start_at.astimezone(zone).date()
-        first, minutes = days.get(day, (slot.start_at, 0))
-        start = max(slot.start_at, covered_until.get(day, slot.start_at))
-        if slot.end_at > start:
-            minutes += int((slot.end_at - start).total_seconds() // 60)
-            covered_until[day] = slot.end_at
-        days[day] = (first, minutes)
+        summary = days.get(day)
+        if summary is None:
+            days[day] = DaySummary(
+                slot.start_at, slot.start_at, _minutes(slot.start_at, slot.end_at)
+            )
+            continue
+        covered_until = summary.last_slot_at + (slot.end_at - slot.start_at)
+        extra = _minutes(max(slot.start_at, covered_until), slot.end_at)
+        days[day] = DaySummary(summary.first_slot_at, slot.start_at, summary.free_minutes + extra)
     return days
+
+
+def _minutes(start: datetime, end: datetime) -> int:
+    return max(0, int((end - start).total_seconds() // 60))
 
 
 def _active_durations(listing_id: uuid.UUID) -> list[int]:
@@ -66,6 +80,7 @@ def refresh_summary(listing: Practitioner, now: datetime) -> datetime | None:
     rules, overrides = availability.load_hours([listing.id], first_day, last_day)
     start, end = availability.instant_range(listing, first_day, last_day)
     busy = availability.load_busy([listing.id], start, end, now)[listing.id]
+    notice = timedelta(minutes=listing.min_notice_minutes)
     rows = []
     for duration in durations:
         slots = compute_slots(
@@ -85,10 +100,13 @@ def refresh_summary(listing: Practitioner, now: datetime) -> datetime | None:
                 "practitioner_id": listing.id,
                 "duration_minutes": duration,
                 "day": day,
-                "first_slot_at": first,
-                "free_minutes": minutes,
+                "first_slot_at": summary.first_slot_at,
+                "last_slot_at": summary.last_slot_at,
+                "first_bookable_until": summary.first_slot_at - notice,
+                "last_bookable_until": summary.last_slot_at - notice,
+                "free_minutes": summary.free_minutes,
             }
-            for day, (first, minutes) in summarise_days(slots, zone).items()
+            for day, summary in summarise_days(slots, zone).items()
         )
     if rows:
         db.session.execute(sa.insert(AvailabilityDay), rows)

@@ -4,7 +4,12 @@ from marshmallow import validate
 from marketplace.fields import CalendarDate, LanguageCode, StrictString
 from marketplace.pagination import PageArgs
 from marketplace.practitioners.models import Gender
-from marketplace.practitioners.schemas import LocationSchema, PublicServiceSchema, TherapyRefSchema
+from marketplace.practitioners.schemas import (
+    MAX_PRICE_CENTS,
+    LocationSchema,
+    PublicServiceSchema,
+    TherapyRefSchema,
+)
 from marketplace.search.service import SORTS
 
 MAX_RADIUS_KM = 200
@@ -22,7 +27,7 @@ class SearchArgs(PageArgs):
         validate=validate.Range(0, MAX_RADIUS_KM, min_inclusive=False),
     )
     available_on = CalendarDate()
-    price_max = ma.fields.Integer(validate=validate.Range(min=0))
+    price_max = ma.fields.Integer(validate=validate.Range(0, MAX_PRICE_CENTS))
     gender = ma.fields.Enum(Gender, by_value=True)
     language = LanguageCode()
     telehealth = ma.fields.Boolean()

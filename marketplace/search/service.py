@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from marketplace.availability.loading import first_free_slots
 from marketplace.availability.models import AvailabilityDay
 from marketplace.catalog.models import Condition, TherapyType, condition_therapies
 from marketplace.errors import ValidationFailed
@@ -62,7 +63,7 @@ def _therapy_ids(query: SearchQuery) -> list[int] | None:
         found = dict(
             db.session.execute(
                 sa.select(TherapyType.slug, TherapyType.id).where(
-                    TherapyType.slug.in_(query.therapies)
+                    TherapyType.slug.in_(query.therapies), TherapyType.active
                 )
             ).all()
         )
@@ -151,22 +152,33 @@ def _text_score(query_terms: list[str]):
     return score
 
 
-def _next_available(service_conditions: list, now: datetime, owner=None):
-    owner = owner if owner is not None else doc.practitioner_id
+def _bookable_days(columns: list, service_conditions: list, now: datetime) -> sa.Select:
+    """Summary days of matching services that still hold a bookable slot at `now`."""
+    matching_service = sa.exists().where(
+        Service.practitioner_id == AvailabilityDay.practitioner_id,
+        Service.duration_minutes == AvailabilityDay.duration_minutes,
+        *service_conditions,
+    )
     return (
-        sa.select(sa.func.min(AvailabilityDay.first_slot_at))
-        .join(
-            Service,
-            sa.and_(
-                Service.practitioner_id == AvailabilityDay.practitioner_id,
-                Service.duration_minutes == AvailabilityDay.duration_minutes,
-            ),
-        )
-        .where(
-            AvailabilityDay.practitioner_id == owner,
-            AvailabilityDay.first_slot_at >= now,
-            *service_conditions,
-        )
+        sa.select(*columns)
+        .select_from(AvailabilityDay)
+        .where(AvailabilityDay.last_bookable_until >= now, matching_service)
+    )
+
+
+def _soonest_key(service_conditions: list, now: datetime):
+    """Each listing's first bookable slot; a day whose first slot has passed counts as now.
+
+    (The exact next slot of such a day lies later that day: the page shows it exactly, the
+    ordering treats it as due now.)
+    """
+    first = sa.case(
+        (AvailabilityDay.first_bookable_until >= now, AvailabilityDay.first_slot_at),
+        else_=sa.literal(now, AvailabilityDay.first_slot_at.type),
+    )
+    return (
+        _bookable_days([sa.func.min(first)], service_conditions, now)
+        .where(AvailabilityDay.practitioner_id == doc.practitioner_id)
         .scalar_subquery()
     )
 
@@ -190,21 +202,12 @@ def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
         candidates = candidates.where(_text_match(query.query_terms))
     if query.available_on is not None:
         candidates = candidates.where(
-            sa.exists()
-            .select_from(AvailabilityDay)
-            .join(
-                Service,
-                sa.and_(
-                    Service.practitioner_id == AvailabilityDay.practitioner_id,
-                    Service.duration_minutes == AvailabilityDay.duration_minutes,
-                ),
-            )
+            _bookable_days([sa.literal(1)], service_conditions, now)
             .where(
                 AvailabilityDay.practitioner_id == doc.practitioner_id,
                 AvailabilityDay.day == query.available_on,
-                AvailabilityDay.first_slot_at >= now,
-                *service_conditions,
             )
+            .exists()
         )
     distance = None
     if query.located:
@@ -232,6 +235,7 @@ def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
             sa.select(TherapyType.slug, sa.func.count(sa.distinct(Service.practitioner_id)))
             .join(TherapyType, TherapyType.id == Service.therapy_type_id)
             .where(
+                TherapyType.active,
                 Service.practitioner_id.in_(sa.select(candidate_ids.c.practitioner_id)),
                 *_service_conditions(query, therapy_ids, Service.practitioner_id),
             )
@@ -259,7 +263,7 @@ def _ordering(query: SearchQuery, service_conditions: list, distance, now: datet
     if query.sort == "rating":
         return [doc.rating_average.desc().nulls_last(), doc.rating_count.desc(), tiebreak]
     if query.sort == "soonest":
-        return [_next_available(service_conditions, now).asc().nulls_last(), tiebreak]
+        return [_soonest_key(service_conditions, now).asc().nulls_last(), tiebreak]
     # Relevance: the text rank when there is a query, then a blend of how well rated the
     # listing is, whether it can see the patient this week, and (when located) how near it is.
     available_soon = sa.and_(doc.next_available_at >= now, doc.next_available_at < now + SOON)
@@ -274,26 +278,53 @@ def _ordering(query: SearchQuery, service_conditions: list, distance, now: datet
     return ordering
 
 
-def _next_available_of(ids: list[uuid.UUID], service_conditions: list, now: datetime) -> dict:
-    """The first free slot of each listing's matching services, from the summary."""
-    return dict(
-        db.session.execute(
-            sa.select(AvailabilityDay.practitioner_id, sa.func.min(AvailabilityDay.first_slot_at))
-            .join(
-                Service,
-                sa.and_(
-                    Service.practitioner_id == AvailabilityDay.practitioner_id,
-                    Service.duration_minutes == AvailabilityDay.duration_minutes,
-                ),
-            )
-            .where(
-                AvailabilityDay.practitioner_id.in_(ids),
-                AvailabilityDay.first_slot_at >= now,
-                *service_conditions,
-            )
-            .group_by(AvailabilityDay.practitioner_id)
-        ).all()
+def _next_available_of(
+    listings: dict[uuid.UUID, Practitioner], service_conditions: list, now: datetime
+) -> dict[uuid.UUID, datetime]:
+    """The exact next bookable slot of each listing's matching services.
+
+    The summary gives it directly unless a day's first slot has passed since the summary was
+    written; for those few days of this page the engine recomputes the day, in one batch.
+    """
+    earliest = sa.func.row_number().over(
+        partition_by=(AvailabilityDay.practitioner_id, AvailabilityDay.duration_minutes),
+        order_by=AvailabilityDay.day,
     )
+    days = (
+        _bookable_days(
+            [
+                AvailabilityDay.practitioner_id,
+                AvailabilityDay.duration_minutes,
+                AvailabilityDay.day,
+                AvailabilityDay.first_slot_at,
+                AvailabilityDay.first_bookable_until,
+                earliest.label("rank"),
+            ],
+            service_conditions,
+            now,
+        )
+        .where(AvailabilityDay.practitioner_id.in_(listings))
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(days).where(days.c.rank <= 2).order_by(days.c.practitioner_id, days.c.day)
+    ).all()
+    fresh: dict[uuid.UUID, list[datetime]] = {}
+    stale: list[tuple[Practitioner, int, date]] = []
+    fallback: dict[tuple[uuid.UUID, int], datetime] = {}
+    for row in rows:
+        key = (row.practitioner_id, row.duration_minutes)
+        if row.rank == 2:
+            fallback[key] = row.first_slot_at
+        elif row.first_bookable_until >= now:
+            fresh.setdefault(row.practitioner_id, []).append(row.first_slot_at)
+        else:
+            stale.append((listings[row.practitioner_id], row.duration_minutes, row.day))
+    for (listing, duration, _day), first in zip(stale, first_free_slots(stale, now), strict=True):
+        first = first or fallback.get((listing.id, duration))
+        if first is not None:
+            fresh.setdefault(listing.id, []).append(first)
+    return {listing_id: min(starts) for listing_id, starts in fresh.items()}
 
 
 def _page_items(rows, query: SearchQuery, therapy_ids, now: datetime) -> list[dict[str, Any]]:
@@ -313,7 +344,7 @@ def _page_items(rows, query: SearchQuery, therapy_ids, now: datetime) -> list[di
     ):
         services[service.practitioner_id].append(service)
     next_available = _next_available_of(
-        ids, _service_conditions(query, therapy_ids, AvailabilityDay.practitioner_id), now
+        listings, _service_conditions(query, therapy_ids, AvailabilityDay.practitioner_id), now
     )
     locations: dict[uuid.UUID, list[Location]] = {pid: [] for pid in ids}
     for location in db.session.scalars(

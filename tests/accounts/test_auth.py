@@ -186,7 +186,7 @@ def test_malformed_authorization_header_is_401(client):
 def test_revoked_token_is_401(client, token_for, make_user):
     _, email = make_user("patient")
     headers = token_for(email)
-    tokens = client.get("/api/v1/auth/tokens", headers=headers).get_json()
+    tokens = client.get("/api/v1/auth/tokens", headers=headers).get_json()["items"]
     assert len(tokens) == 1 and "token" not in tokens[0]
     response = client.delete(f"/api/v1/auth/tokens/{tokens[0]['id']}", headers=headers)
     assert response.status_code == 204
@@ -198,7 +198,7 @@ def test_cannot_revoke_another_users_token(client, token_for, make_user):
     _, bob = make_user("patient")
     alice_headers = token_for(alice)
     bob_headers = token_for(bob)
-    alice_token = client.get("/api/v1/auth/tokens", headers=alice_headers).get_json()[0]
+    alice_token = client.get("/api/v1/auth/tokens", headers=alice_headers).get_json()["items"][0]
     problem_of(client.delete(f"/api/v1/auth/tokens/{alice_token['id']}", headers=bob_headers), 404)
     assert client.get("/api/v1/me", headers=alice_headers).status_code == 200
 
