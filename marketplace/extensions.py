@@ -1,5 +1,6 @@
 """Extension singletons, created unbound and initialised by the app factory."""
 
+import enum
 import logging
 import sqlite3
 import uuid
@@ -53,6 +54,16 @@ class UTCDateTime(sa.types.TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def value_enum(enum_class: type[enum.Enum], length: int = 20) -> sa.Enum:
+    """An enum stored as its values in a VARCHAR (no database enum type to migrate)."""
+    return sa.Enum(
+        enum_class,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+    )
 
 
 def utc_now() -> datetime:

@@ -9,7 +9,7 @@ import sqlalchemy.orm as so
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from marketplace.extensions import db, utc_now
+from marketplace.extensions import db, utc_now, value_enum
 
 
 class Role(enum.StrEnum):
@@ -28,9 +28,7 @@ class User(UserMixin, db.Model):
     email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(120))
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
-    role: so.Mapped[Role] = so.mapped_column(
-        sa.Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
-    )
+    role: so.Mapped[Role] = so.mapped_column(value_enum(Role))
     # Bumped to sign every existing cookie session out (password change, admin lock).
     session_version: so.Mapped[int] = so.mapped_column(default=1, server_default="1")
     created_at: so.Mapped[datetime] = so.mapped_column(default=utc_now)

@@ -5,7 +5,6 @@ import marshmallow as ma
 from marshmallow import validate
 
 from marketplace.fields import CalendarDate, Instant, StrictInteger, StrictString
-from marketplace.pagination import PageArgs
 
 MAX_SLOT_RANGE_DAYS = 62
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -154,7 +153,3 @@ class CalendarFeedArgs(ma.Schema):
 
 class CalendarLinkSchema(ma.Schema):
     calendar_url = ma.fields.String()
-
-
-class TimeOffQueryArgs(PageArgs):
-    pass

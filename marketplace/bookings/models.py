@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from marketplace.errors import InvalidTransition
-from marketplace.extensions import db, utc_now
+from marketplace.extensions import db, utc_now, value_enum
 
 
 class BookingStatus(enum.StrEnum):
@@ -62,12 +62,7 @@ class Booking(db.Model):
     blocked_start_at: so.Mapped[datetime]
     blocked_end_at: so.Mapped[datetime]
     status: so.Mapped[BookingStatus] = so.mapped_column(
-        sa.Enum(
-            BookingStatus,
-            native_enum=False,
-            length=20,
-            values_callable=lambda members: [member.value for member in members],
-        ),
+        value_enum(BookingStatus),
         default=BookingStatus.HELD,
     )
     hold_expires_at: so.Mapped[datetime | None]

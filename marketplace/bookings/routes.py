@@ -1,5 +1,4 @@
 import uuid
-from datetime import time, timedelta
 
 from flask import current_app, url_for
 from flask_login import current_user
@@ -12,8 +11,6 @@ from marketplace.accounts.auth import (
     roles_required,
 )
 from marketplace.accounts.models import Role
-from marketplace.availability.loading import zone_of
-from marketplace.availability.slots import to_instant
 from marketplace.bookings import service
 from marketplace.bookings.models import BookingStatus
 from marketplace.bookings.schemas import (
@@ -160,13 +157,7 @@ def practitioner_booking(booking_id: uuid.UUID):
 @bp.response(200, page_of(BookingSchema))
 def practitioner_calendar(args):
     """The practitioner's own bookings; `from`/`to` are local dates in the listing's zone."""
-    listing = get_listing_of(current_user)
-    zone = zone_of(listing)
-    start_from = to_instant(args["from_date"], time(0), zone) if "from_date" in args else None
-    start_to = (
-        to_instant(args["to_date"] + timedelta(days=1), time(0), zone)
-        if "to_date" in args
-        else None
+    query = service.practitioner_calendar(
+        current_user, get_listing_of(current_user), args.get("from_date"), args.get("to_date")
     )
-    query = service.list_bookings(current_user, start_from=start_from, start_to=start_to)
     return paginate(query, args["page"], args["per_page"])

@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import partial
 from typing import Any
 
@@ -21,7 +21,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from marketplace.accounts.models import Role, User
 from marketplace.admin import audit
-from marketplace.availability.loading import find_slot
+from marketplace.availability.loading import find_slot, zone_of
+from marketplace.availability.slots import to_instant
 from marketplace.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
 from marketplace.errors import (
     Conflict,
@@ -252,7 +253,7 @@ def start_checkout(
         CheckoutRequest(
             booking_id=str(booking.id),
             service_name=service.name,
-            description=f"{listing.display_name}, {booking.start_at:%Y-%m-%d %H:%M} UTC",
+            description=f"{listing.display_name}, {local_time_label(booking, listing)}",
             amount_cents=booking.price_cents,
             currency=booking.currency,
             patient_email=patient_email,
@@ -347,6 +348,16 @@ def list_bookings(
     if start_to is not None:
         query = query.where(Booking.start_at < start_to)
     return query.order_by(Booking.start_at, Booking.id)
+
+
+def practitioner_calendar(
+    user: User, listing: Practitioner, first_day: date | None, last_day: date | None
+) -> sa.Select:
+    """A practitioner's bookings starting on the listing's local dates `first_day`..`last_day`."""
+    zone = zone_of(listing)
+    start_from = to_instant(first_day, time(0), zone) if first_day else None
+    start_to = to_instant(last_day + timedelta(days=1), time(0), zone) if last_day else None
+    return list_bookings(user, start_from=start_from, start_to=start_to)
 
 
 def get_booking_for(user: User, booking_id: uuid.UUID) -> Booking:
@@ -672,4 +683,16 @@ def checkout_view(session_id: str) -> Mapping[str, Any] | None:
         return None
     service = db.session.get(Service, booking.service_id)
     listing = db.session.get(Practitioner, booking.practitioner_id)
-    return {"booking": booking, "service": service, "listing": listing}
+    return {
+        "booking": booking,
+        "service": service,
+        "listing": listing,
+        "starts": local_time_label(booking, listing),
+        "hold_until": booking.hold_expires_at.astimezone(zone_of(listing)).strftime("%H:%M"),
+    }
+
+
+def local_time_label(booking: Booking, listing: Practitioner) -> str:
+    """The appointment as the patient will experience it: the clinic's local time."""
+    local = booking.start_at.astimezone(zone_of(listing))
+    return f"{local:%A %d %B %Y, %H:%M} ({listing.timezone})"

@@ -11,7 +11,7 @@ import sqlalchemy.orm as so
 from marketplace.accounts.models import User
 from marketplace.catalog.models import TherapyType
 from marketplace.errors import InvalidTransition
-from marketplace.extensions import db, utc_now
+from marketplace.extensions import db, utc_now, value_enum
 
 
 class ListingStatus(enum.StrEnum):
@@ -27,15 +27,6 @@ class Gender(enum.StrEnum):
     MALE = "male"
     NON_BINARY = "non_binary"
     UNDISCLOSED = "undisclosed"
-
-
-def _enum_column(enum_class: type[enum.Enum], length: int = 20) -> sa.Enum:
-    return sa.Enum(
-        enum_class,
-        native_enum=False,
-        length=length,
-        values_callable=lambda members: [member.value for member in members],
-    )
 
 
 def new_calendar_token() -> str:
@@ -69,7 +60,7 @@ class Practitioner(db.Model):
     profession: so.Mapped[str] = so.mapped_column(sa.String(120), default="")
     registration_body: so.Mapped[str] = so.mapped_column(sa.String(120), default="")
     registration_number: so.Mapped[str] = so.mapped_column(sa.String(60), default="")
-    gender: so.Mapped[Gender] = so.mapped_column(_enum_column(Gender), default=Gender.UNDISCLOSED)
+    gender: so.Mapped[Gender] = so.mapped_column(value_enum(Gender), default=Gender.UNDISCLOSED)
     languages: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=lambda: ["en"])
     telehealth: so.Mapped[bool] = so.mapped_column(default=False)
     timezone: so.Mapped[str | None] = so.mapped_column(sa.String(64))
@@ -91,7 +82,7 @@ class Practitioner(db.Model):
     charges_enabled: so.Mapped[bool] = so.mapped_column(default=False)
 
     status: so.Mapped[ListingStatus] = so.mapped_column(
-        _enum_column(ListingStatus), default=ListingStatus.DRAFT, index=True
+        value_enum(ListingStatus), default=ListingStatus.DRAFT, index=True
     )
     status_reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
     submitted_at: so.Mapped[datetime | None]
