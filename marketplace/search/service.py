@@ -90,8 +90,9 @@ def _therapy_ids(query: SearchQuery) -> list[int] | None:
     return None if wanted is None else sorted(wanted)
 
 
-def _service_conditions(query: SearchQuery, therapy_ids: list[int] | None, owner) -> list:
-    conditions = [Service.practitioner_id == owner, Service.active, Service.deleted_at.is_(None)]
+def _matching_service(query: SearchQuery, therapy_ids: list[int] | None) -> list:
+    """What a service must be to match the query (its owner is joined by each caller)."""
+    conditions = [Service.active, Service.deleted_at.is_(None)]
     if therapy_ids is not None:
         conditions.append(Service.therapy_type_id.in_(therapy_ids))
     if query.price_max is not None:
@@ -186,10 +187,12 @@ def _soonest_key(service_conditions: list, now: datetime):
 def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
     """One page of approved listings matching every filter, with totals and facets."""
     therapy_ids = _therapy_ids(query)
-    service_conditions = _service_conditions(query, therapy_ids, doc.practitioner_id)
+    service_conditions = _matching_service(query, therapy_ids)
     query.query_terms = terms(query.q)
 
-    candidates = sa.select(doc.practitioner_id).where(sa.exists().where(*service_conditions))
+    candidates = sa.select(doc.practitioner_id).where(
+        sa.exists().where(Service.practitioner_id == doc.practitioner_id, *service_conditions)
+    )
     if query.gender:
         candidates = candidates.where(doc.gender == query.gender)
     if query.language:
@@ -237,7 +240,7 @@ def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
             .where(
                 TherapyType.active,
                 Service.practitioner_id.in_(sa.select(candidate_ids.c.practitioner_id)),
-                *_service_conditions(query, therapy_ids, Service.practitioner_id),
+                *service_conditions,
             )
             .group_by(TherapyType.slug)
         ).all()
@@ -258,7 +261,9 @@ def _ordering(query: SearchQuery, service_conditions: list, distance, now: datet
     if query.sort == "distance":
         return [distance.asc(), tiebreak]
     if query.sort == "price":
-        cheapest = sa.select(sa.func.min(Service.price_cents)).where(*service_conditions)
+        cheapest = sa.select(sa.func.min(Service.price_cents)).where(
+            Service.practitioner_id == doc.practitioner_id, *service_conditions
+        )
         return [cheapest.scalar_subquery().asc(), tiebreak]
     if query.sort == "rating":
         return [doc.rating_average.desc().nulls_last(), doc.rating_count.desc(), tiebreak]
@@ -338,14 +343,12 @@ def _page_items(rows, query: SearchQuery, therapy_ids, now: datetime) -> list[di
     services: dict[uuid.UUID, list[Service]] = {pid: [] for pid in ids}
     for service in db.session.scalars(
         sa.select(Service)
-        .where(*_service_conditions(query, therapy_ids, Service.practitioner_id))
+        .where(*_matching_service(query, therapy_ids))
         .where(Service.practitioner_id.in_(ids))
         .order_by(Service.price_cents, Service.name, Service.id)
     ):
         services[service.practitioner_id].append(service)
-    next_available = _next_available_of(
-        listings, _service_conditions(query, therapy_ids, AvailabilityDay.practitioner_id), now
-    )
+    next_available = _next_available_of(listings, _matching_service(query, therapy_ids), now)
     locations: dict[uuid.UUID, list[Location]] = {pid: [] for pid in ids}
     for location in db.session.scalars(
         sa.select(Location)
