@@ -66,8 +66,8 @@ def _active_durations(listing_id: uuid.UUID) -> list[int]:
     )
 
 
-def refresh_summary(listing: Practitioner, now: datetime) -> datetime | None:
-    """Rewrite the listing's per-day summary over its horizon; returns its next free slot."""
+def refresh_summary(listing: Practitioner, now: datetime) -> dict | None:
+    """Rewrite the listing's per-day summary over its horizon; returns its earliest day's row."""
     db.session.execute(
         sa.delete(AvailabilityDay).where(AvailabilityDay.practitioner_id == listing.id)
     )
@@ -110,7 +110,7 @@ def refresh_summary(listing: Practitioner, now: datetime) -> datetime | None:
         )
     if rows:
         db.session.execute(sa.insert(AvailabilityDay), rows)
-    return min((row["first_slot_at"] for row in rows), default=None)
+    return min(rows, key=lambda row: row["first_slot_at"], default=None)
 
 
 def _tag_text(listing_id: uuid.UUID) -> str:
@@ -136,7 +136,7 @@ def _tag_text(listing_id: uuid.UUID) -> str:
     return " ".join(parts)
 
 
-def _write_document(listing: Practitioner, next_available_at: datetime | None) -> None:
+def _write_document(listing: Practitioner, min_price_cents: int, first_day: dict | None) -> None:
     values = {
         "name_terms": term_string(listing.display_name),
         "headline_terms": term_string(listing.headline, listing.profession),
@@ -147,7 +147,9 @@ def _write_document(listing: Practitioner, next_available_at: datetime | None) -
         "telehealth": listing.telehealth,
         "rating_average": listing.rating_average,
         "rating_count": listing.rating_count,
-        "next_available_at": next_available_at,
+        "min_price_cents": min_price_cents,
+        "next_available_at": first_day["first_slot_at"] if first_day else None,
+        "next_bookable_until": first_day["first_bookable_until"] if first_day else None,
         "updated_at": utc_now(),
     }
     document = db.session.get(SearchDocument, listing.id)
@@ -188,13 +190,18 @@ def reindex_listing(listing_id: uuid.UUID, now: datetime | None = None) -> None:
     listing = db.session.get(Practitioner, listing_id)
     # Under the lock, read what concurrent transactions committed before it was granted.
     db.session.refresh(listing)
-    if listing.status is not ListingStatus.APPROVED:
+    min_price_cents = db.session.scalar(
+        sa.select(sa.func.min(Service.price_cents)).where(
+            Service.practitioner_id == listing_id, Service.active, Service.deleted_at.is_(None)
+        )
+    )
+    if listing.status is not ListingStatus.APPROVED or min_price_cents is None:
         db.session.execute(
             sa.delete(AvailabilityDay).where(AvailabilityDay.practitioner_id == listing_id)
         )
         _drop_document(listing_id)
         return
-    _write_document(listing, refresh_summary(listing, now))
+    _write_document(listing, min_price_cents, refresh_summary(listing, now))
 
 
 def reindex_listings_offering(therapy_id: int, now: datetime | None = None) -> int:

@@ -30,7 +30,10 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
 
 
 class SearchDocument(db.Model):
-    """A listing as search sees it: normalised terms per field and the filterable facts."""
+    """A listing as search sees it: normalised terms per field and the filterable facts.
+
+    Only approved listings with at least one active service have a document.
+    """
 
     __tablename__ = "search_documents"
 
@@ -47,5 +50,9 @@ class SearchDocument(db.Model):
     telehealth: so.Mapped[bool]
     rating_average: so.Mapped[float | None]
     rating_count: so.Mapped[int] = so.mapped_column(default=0)
+    # Over every active service; queries filtering services compute their own.
+    min_price_cents: so.Mapped[int | None] = so.mapped_column(sa.BigInteger, index=True)
     next_available_at: so.Mapped[datetime | None] = so.mapped_column(index=True)
+    # `next_available_at` less the minimum notice: until then it is still the next slot.
+    next_bookable_until: so.Mapped[datetime | None]
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utc_now, onupdate=utc_now)

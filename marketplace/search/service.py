@@ -90,9 +90,12 @@ def _therapy_ids(query: SearchQuery) -> list[int] | None:
     return None if wanted is None else sorted(wanted)
 
 
+ACTIVE_SERVICE = (Service.active, Service.deleted_at.is_(None))
+
+
 def _matching_service(query: SearchQuery, therapy_ids: list[int] | None) -> list:
     """What a service must be to match the query (its owner is joined by each caller)."""
-    conditions = [Service.active, Service.deleted_at.is_(None)]
+    conditions = list(ACTIVE_SERVICE)
     if therapy_ids is not None:
         conditions.append(Service.therapy_type_id.in_(therapy_ids))
     if query.price_max is not None:
@@ -190,9 +193,13 @@ def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
     service_conditions = _matching_service(query, therapy_ids)
     query.query_terms = terms(query.q)
 
-    candidates = sa.select(doc.practitioner_id).where(
-        sa.exists().where(Service.practitioner_id == doc.practitioner_id, *service_conditions)
-    )
+    # Every document has an active service; only service filters need to look at services.
+    filters_services = therapy_ids is not None or query.price_max is not None
+    candidates = sa.select(doc.practitioner_id)
+    if filters_services:
+        candidates = candidates.where(
+            sa.exists().where(Service.practitioner_id == doc.practitioner_id, *service_conditions)
+        )
     if query.gender:
         candidates = candidates.where(doc.gender == query.gender)
     if query.language:
@@ -220,17 +227,16 @@ def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
 
     page_query = candidates.add_columns(
         (distance if distance is not None else sa.null()).label("distance_km")
-    ).order_by(*_ordering(query, service_conditions, distance, now))
+    ).order_by(*_ordering(query, service_conditions if filters_services else None, distance, now))
     page_rows = db.session.execute(
         page_query.limit(query.per_page).offset((query.page - 1) * query.per_page)
     ).all()
 
     candidate_ids = candidates.subquery("candidates")
+    by_gender = candidates.add_columns(doc.gender.label("gender")).subquery("by_gender")
     gender_counts = dict(
         db.session.execute(
-            sa.select(doc.gender, sa.func.count())
-            .where(doc.practitioner_id.in_(sa.select(candidate_ids.c.practitioner_id)))
-            .group_by(doc.gender)
+            sa.select(by_gender.c.gender, sa.func.count()).group_by(by_gender.c.gender)
         ).all()
     )
     therapy_counts = dict(
@@ -255,12 +261,18 @@ def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
     }
 
 
-def _ordering(query: SearchQuery, service_conditions: list, distance, now: datetime) -> list:
-    """ORDER BY for the sort; the listing id breaks every tie, so pages are stable."""
+def _ordering(query: SearchQuery, service_conditions: list | None, distance, now: datetime):
+    """ORDER BY for the sort; the listing id breaks every tie, so pages are stable.
+
+    `service_conditions` is None when no filter narrows the services: the document's own
+    cheapest price and next slot then serve (and their indexes can drive the sort).
+    """
     tiebreak = doc.practitioner_id
     if query.sort == "distance":
         return [distance.asc(), tiebreak]
     if query.sort == "price":
+        if service_conditions is None:
+            return [doc.min_price_cents.asc(), tiebreak]
         cheapest = sa.select(sa.func.min(Service.price_cents)).where(
             Service.practitioner_id == doc.practitioner_id, *service_conditions
         )
@@ -268,6 +280,13 @@ def _ordering(query: SearchQuery, service_conditions: list, distance, now: datet
     if query.sort == "rating":
         return [doc.rating_average.desc().nulls_last(), doc.rating_count.desc(), tiebreak]
     if query.sort == "soonest":
+        if service_conditions is None:
+            # The stored next slot is exact until its deadline; only stale ones look further.
+            key = sa.case(
+                (doc.next_bookable_until >= now, doc.next_available_at),
+                else_=_soonest_key(ACTIVE_SERVICE, now),
+            )
+            return [key.asc().nulls_last(), tiebreak]
         return [_soonest_key(service_conditions, now).asc().nulls_last(), tiebreak]
     # Relevance: the text rank when there is a query, then a blend of how well rated the
     # listing is, whether it can see the patient this week, and (when located) how near it is.
