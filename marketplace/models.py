@@ -13,7 +13,7 @@ from marketplace.bookings.models import Booking
 from marketplace.catalog.models import Condition, TherapyType
 from marketplace.payments.models import PaymentEvent
 from marketplace.practitioners.models import Location, Practitioner, Service
-from marketplace.search.models import SearchDocument
+from marketplace.search.models import SearchDocument, SearchText
 
 __all__ = [
     "ApiToken",
@@ -28,6 +28,7 @@ __all__ = [
     "PaymentEvent",
     "Practitioner",
     "SearchDocument",
+    "SearchText",
     "Service",
     "TherapyType",
     "TimeOff",

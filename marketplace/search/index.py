@@ -20,7 +20,7 @@ from marketplace.catalog.models import Condition, TherapyType, condition_therapi
 from marketplace.extensions import db, utc_now
 from marketplace.practitioners.locking import lock_practitioner
 from marketplace.practitioners.models import ListingStatus, Practitioner, Service
-from marketplace.search.models import SearchDocument
+from marketplace.search.models import SearchDocument, SearchText, therapy_bit
 from marketplace.search.text import term_string
 
 
@@ -136,46 +136,59 @@ def _tag_text(listing_id: uuid.UUID) -> str:
     return " ".join(parts)
 
 
-def _write_document(listing: Practitioner, min_price_cents: int, first_day: dict | None) -> None:
-    values = {
+def _upsert(model, listing_id: uuid.UUID, values: dict) -> None:
+    row = db.session.get(model, listing_id)
+    if row is None:
+        db.session.add(model(practitioner_id=listing_id, **values))
+    else:
+        for field, value in values.items():
+            setattr(row, field, value)
+
+
+def _write_document(
+    listing: Practitioner, offered: list[tuple[int, int]], first_day: dict | None
+) -> None:
+    """`offered`: (therapy id, price) of each active service."""
+    mask = 0
+    for therapy_id, _price in offered:
+        mask |= therapy_bit(therapy_id)
+    _upsert(
+        SearchDocument,
+        listing.id,
+        {
+            "gender": listing.gender.value,
+            "languages": " ".join(listing.languages or []),
+            "telehealth": listing.telehealth,
+            "therapy_mask": mask,
+            "rating_average": listing.rating_average,
+            "rating_count": listing.rating_count,
+            "min_price_cents": min(price for _therapy_id, price in offered),
+            "next_available_at": first_day["first_slot_at"] if first_day else None,
+            "next_bookable_until": first_day["first_bookable_until"] if first_day else None,
+            "updated_at": utc_now(),
+        },
+    )
+    texts = {
         "name_terms": term_string(listing.display_name),
         "headline_terms": term_string(listing.headline, listing.profession),
         "tag_terms": term_string(_tag_text(listing.id)),
         "bio_terms": term_string(listing.bio),
-        "gender": listing.gender.value,
-        "languages": " ".join(listing.languages or []),
-        "telehealth": listing.telehealth,
-        "rating_average": listing.rating_average,
-        "rating_count": listing.rating_count,
-        "min_price_cents": min_price_cents,
-        "next_available_at": first_day["first_slot_at"] if first_day else None,
-        "next_bookable_until": first_day["first_bookable_until"] if first_day else None,
-        "updated_at": utc_now(),
     }
-    document = db.session.get(SearchDocument, listing.id)
-    if document is None:
-        db.session.add(SearchDocument(practitioner_id=listing.id, **values))
-    else:
-        for field, value in values.items():
-            setattr(document, field, value)
+    _upsert(SearchText, listing.id, texts)
     db.session.flush()
     if db.session.get_bind().dialect.name == "sqlite":
-        body = " ".join(
-            values[f] for f in ("name_terms", "headline_terms", "tag_terms", "bio_terms")
-        )
         db.session.execute(
             sa.text("DELETE FROM search_fts WHERE practitioner_id = :id"), {"id": listing.id.hex}
         )
         db.session.execute(
             sa.text("INSERT INTO search_fts (practitioner_id, body) VALUES (:id, :body)"),
-            {"id": listing.id.hex, "body": body},
+            {"id": listing.id.hex, "body": " ".join(texts.values())},
         )
 
 
 def _drop_document(listing_id: uuid.UUID) -> None:
-    db.session.execute(
-        sa.delete(SearchDocument).where(SearchDocument.practitioner_id == listing_id)
-    )
+    for model in (SearchDocument, SearchText):
+        db.session.execute(sa.delete(model).where(model.practitioner_id == listing_id))
     if db.session.get_bind().dialect.name == "sqlite":
         db.session.execute(
             sa.text("DELETE FROM search_fts WHERE practitioner_id = :id"), {"id": listing_id.hex}
@@ -190,18 +203,18 @@ def reindex_listing(listing_id: uuid.UUID, now: datetime | None = None) -> None:
     listing = db.session.get(Practitioner, listing_id)
     # Under the lock, read what concurrent transactions committed before it was granted.
     db.session.refresh(listing)
-    min_price_cents = db.session.scalar(
-        sa.select(sa.func.min(Service.price_cents)).where(
+    offered = db.session.execute(
+        sa.select(Service.therapy_type_id, Service.price_cents).where(
             Service.practitioner_id == listing_id, Service.active, Service.deleted_at.is_(None)
         )
-    )
-    if listing.status is not ListingStatus.APPROVED or min_price_cents is None:
+    ).all()
+    if listing.status is not ListingStatus.APPROVED or not offered:
         db.session.execute(
             sa.delete(AvailabilityDay).where(AvailabilityDay.practitioner_id == listing_id)
         )
         _drop_document(listing_id)
         return
-    _write_document(listing, min_price_cents, refresh_summary(listing, now))
+    _write_document(listing, offered, refresh_summary(listing, now))
 
 
 def reindex_listings_offering(therapy_id: int, now: datetime | None = None) -> int:

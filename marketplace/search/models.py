@@ -19,7 +19,7 @@ UNMAPPED_SCHEMA = frozenset(
         "search_fts_content",
         "search_fts_docsize",
         "search_fts_config",
-        "ix_search_documents_vector",
+        "ix_search_texts_vector",
     }
 )
 
@@ -29,8 +29,17 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
     return not (reflected and compare_to is None and name in UNMAPPED_SCHEMA)
 
 
+# Therapy ids below this have a bit in `SearchDocument.therapy_mask`; the taxonomy has about
+# twenty, so the mask covers any foreseeable one (larger ids fall back to joining services).
+MASKED_THERAPY_IDS = 63
+
+
+def therapy_bit(therapy_id: int) -> int:
+    return 1 << therapy_id if therapy_id < MASKED_THERAPY_IDS else 0
+
+
 class SearchDocument(db.Model):
-    """A listing as search sees it: normalised terms per field and the filterable facts.
+    """A listing as search filters, counts and sorts it: narrow, one row per listing.
 
     Only approved listings with at least one active service have a document.
     """
@@ -40,14 +49,11 @@ class SearchDocument(db.Model):
     practitioner_id: so.Mapped[uuid.UUID] = so.mapped_column(
         sa.ForeignKey("practitioners.id", ondelete="CASCADE"), primary_key=True
     )
-    # Space-separated stemmed terms (see search.text.terms), one field per weight.
-    name_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
-    headline_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
-    tag_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
-    bio_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     gender: so.Mapped[str] = so.mapped_column(sa.String(20))
     languages: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
     telehealth: so.Mapped[bool]
+    # One bit per therapy offered by an active service (see therapy_bit).
+    therapy_mask: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0, server_default="0")
     rating_average: so.Mapped[float | None]
     rating_count: so.Mapped[int] = so.mapped_column(default=0)
     # Over every active service; queries filtering services compute their own.
@@ -56,3 +62,21 @@ class SearchDocument(db.Model):
     # `next_available_at` less the minimum notice: until then it is still the next slot.
     next_bookable_until: so.Mapped[datetime | None]
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class SearchText(db.Model):
+    """A listing's searchable words: normalised terms per field (see search.text.terms).
+
+    Kept apart from SearchDocument so that scans for counts and facets stay narrow. PostgreSQL
+    adds a generated, weighted tsvector with a GIN index; SQLite keeps an FTS5 table.
+    """
+
+    __tablename__ = "search_texts"
+
+    practitioner_id: so.Mapped[uuid.UUID] = so.mapped_column(
+        sa.ForeignKey("practitioners.id", ondelete="CASCADE"), primary_key=True
+    )
+    name_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    headline_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    tag_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    bio_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")

@@ -19,9 +19,14 @@ from marketplace.availability.models import AvailabilityDay
 from marketplace.catalog.models import Condition, TherapyType, condition_therapies
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
-from marketplace.practitioners.models import Location, Practitioner, Service
+from marketplace.practitioners.models import Gender, Location, Practitioner, Service
 from marketplace.search.geo import EARTH_RADIUS_KM, bounding_box, haversine_km
-from marketplace.search.models import SearchDocument
+from marketplace.search.models import (
+    MASKED_THERAPY_IDS,
+    SearchDocument,
+    SearchText,
+    therapy_bit,
+)
 from marketplace.search.text import terms
 
 doc = SearchDocument
@@ -56,23 +61,16 @@ class SearchQuery:
         return self.lat is not None and self.lng is not None
 
 
-def _therapy_ids(query: SearchQuery) -> list[int] | None:
+def _therapy_ids(query: SearchQuery, active: dict[str, int]) -> list[int] | None:
     """The therapy ids a matching service must be of; None when unrestricted."""
     wanted: set[int] | None = None
     if query.therapies:
-        found = dict(
-            db.session.execute(
-                sa.select(TherapyType.slug, TherapyType.id).where(
-                    TherapyType.slug.in_(query.therapies), TherapyType.active
-                )
-            ).all()
-        )
-        unknown = sorted(set(query.therapies) - found.keys())
+        unknown = sorted(set(query.therapies) - active.keys())
         if unknown:
             raise ValidationFailed(
                 "Unknown therapy.", {"therapy": [f"Unknown therapy: {', '.join(unknown)}."]}
             )
-        wanted = set(found.values())
+        wanted = {active[slug] for slug in query.therapies}
     if query.condition:
         condition_id = db.session.scalar(
             sa.select(Condition.id).where(Condition.slug == query.condition)
@@ -88,6 +86,17 @@ def _therapy_ids(query: SearchQuery) -> list[int] | None:
         )
         wanted = linked if wanted is None else wanted & linked
     return None if wanted is None else sorted(wanted)
+
+
+def _mask_of(therapy_ids) -> int:
+    mask = 0
+    for therapy_id in therapy_ids:
+        mask |= therapy_bit(therapy_id)
+    return mask
+
+
+def _maskable(therapy_ids) -> bool:
+    return all(therapy_id < MASKED_THERAPY_IDS for therapy_id in therapy_ids)
 
 
 ACTIVE_SERVICE = (Service.active, Service.deleted_at.is_(None))
@@ -134,7 +143,7 @@ def _text_match(query_terms: list[str]):
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
         tsquery = " & ".join(f"{term}:*" for term in query_terms)
-        return sa.literal_column("search_documents.search_vector").op("@@")(
+        return sa.literal_column("search_texts.search_vector").op("@@")(
             sa.func.to_tsquery("simple", tsquery)
         )
     match = " ".join(f'"{term}"*' for term in query_terms)
@@ -151,7 +160,7 @@ def _text_score(query_terms: list[str]):
     for term in query_terms:
         pattern = f"% {term}%"
         for column_name, weight in FIELD_WEIGHTS:
-            column = getattr(doc, column_name)
+            column = getattr(SearchText, column_name)
             score = score + sa.case(((sa.literal(" ") + column).like(pattern), weight), else_=0)
     return score
 
@@ -188,15 +197,28 @@ def _soonest_key(service_conditions: list, now: datetime):
 
 
 def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
-    """One page of approved listings matching every filter, with totals and facets."""
-    therapy_ids = _therapy_ids(query)
+    """One page of approved listings matching every filter, with totals and facets.
+
+    Two statements do the work whatever the filters (one aggregate for the total and the
+    facets, one for the page), then a few batched ones describe the page's listings.
+    """
+    active = dict(
+        db.session.execute(
+            sa.select(TherapyType.slug, TherapyType.id).where(TherapyType.active)
+        ).all()
+    )
+    therapy_ids = _therapy_ids(query, active)
     service_conditions = _matching_service(query, therapy_ids)
     query.query_terms = terms(query.q)
-
-    # Every document has an active service; only service filters need to look at services.
-    filters_services = therapy_ids is not None or query.price_max is not None
+    # Service filters that the document alone answers (every document has an active service,
+    # its therapies as bits, its cheapest price); a therapy and a price limit together need
+    # the services themselves.
     candidates = sa.select(doc.practitioner_id)
-    if filters_services:
+    if therapy_ids is not None and query.price_max is None and _maskable(therapy_ids):
+        candidates = candidates.where(doc.therapy_mask.op("&")(_mask_of(therapy_ids)) != 0)
+    elif therapy_ids is None and query.price_max is not None:
+        candidates = candidates.where(doc.min_price_cents <= query.price_max)
+    elif therapy_ids is not None or query.price_max is not None:
         candidates = candidates.where(
             sa.exists().where(Service.practitioner_id == doc.practitioner_id, *service_conditions)
         )
@@ -209,7 +231,9 @@ def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
     if query.telehealth is not None:
         candidates = candidates.where(doc.telehealth == query.telehealth)
     if query.query_terms:
-        candidates = candidates.where(_text_match(query.query_terms))
+        candidates = candidates.join(
+            SearchText, SearchText.practitioner_id == doc.practitioner_id
+        ).where(_text_match(query.query_terms))
     if query.available_on is not None:
         candidates = candidates.where(
             _bookable_days([sa.literal(1)], service_conditions, now)
@@ -225,40 +249,72 @@ def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
         candidates = candidates.join(nearest, nearest.c.practitioner_id == doc.practitioner_id)
         distance = nearest.c.distance_km
 
+    filtered_services = therapy_ids is not None or query.price_max is not None
     page_query = candidates.add_columns(
         (distance if distance is not None else sa.null()).label("distance_km")
-    ).order_by(*_ordering(query, service_conditions if filters_services else None, distance, now))
+    ).order_by(*_ordering(query, service_conditions if filtered_services else None, distance, now))
     page_rows = db.session.execute(
         page_query.limit(query.per_page).offset((query.page - 1) * query.per_page)
     ).all()
 
-    candidate_ids = candidates.subquery("candidates")
-    by_gender = candidates.add_columns(doc.gender.label("gender")).subquery("by_gender")
-    gender_counts = dict(
-        db.session.execute(
-            sa.select(by_gender.c.gender, sa.func.count()).group_by(by_gender.c.gender)
-        ).all()
+    facet_therapies = {
+        slug: therapy_id
+        for slug, therapy_id in active.items()
+        if therapy_ids is None or therapy_id in therapy_ids
+    }
+    total, gender_counts, therapy_counts = _counts(
+        candidates,
+        facet_therapies,
+        by_mask=query.price_max is None and _maskable(facet_therapies.values()),
     )
-    therapy_counts = dict(
+    if therapy_counts is None:
+        therapy_counts = _therapy_counts_by_services(candidates, service_conditions)
+    return {
+        "items": _page_items(page_rows, query, therapy_ids, now),
+        "total": total,
+        "page": query.page,
+        "per_page": query.per_page,
+        "facets": {"therapy": therapy_counts, "gender": gender_counts},
+    }
+
+
+def _counts(candidates: sa.Select, facet_therapies: dict[str, int], *, by_mask: bool):
+    """Total, gender facet and (when the bits can tell) therapy facet, in one scan."""
+    found = candidates.add_columns(doc.gender, doc.therapy_mask).subquery("found")
+    columns = [sa.func.count().label("total")]
+    columns += [
+        sa.func.sum(sa.case((found.c.gender == gender.value, 1), else_=0)).label(gender.value)
+        for gender in Gender
+    ]
+    therapy_labels = {}
+    if by_mask:
+        for index, (slug, therapy_id) in enumerate(sorted(facet_therapies.items())):
+            therapy_labels[slug] = f"therapy_{index}"
+            offers = found.c.therapy_mask.op("&")(therapy_bit(therapy_id)) != 0
+            columns.append(sa.func.sum(sa.case((offers, 1), else_=0)).label(f"therapy_{index}"))
+    row = db.session.execute(sa.select(*columns).select_from(found)).one()._mapping
+    genders = {gender.value: row[gender.value] for gender in Gender if row[gender.value]}
+    if not by_mask:
+        return row["total"], genders, None
+    therapies = {slug: row[label] for slug, label in therapy_labels.items() if row[label]}
+    return row["total"], genders, therapies
+
+
+def _therapy_counts_by_services(candidates: sa.Select, service_conditions: list) -> dict:
+    """The therapy facet when a price limit decides which services match."""
+    found = candidates.subquery("found")
+    return dict(
         db.session.execute(
             sa.select(TherapyType.slug, sa.func.count(sa.distinct(Service.practitioner_id)))
             .join(TherapyType, TherapyType.id == Service.therapy_type_id)
             .where(
                 TherapyType.active,
-                Service.practitioner_id.in_(sa.select(candidate_ids.c.practitioner_id)),
+                Service.practitioner_id.in_(sa.select(found.c.practitioner_id)),
                 *service_conditions,
             )
             .group_by(TherapyType.slug)
         ).all()
     )
-    items = _page_items(page_rows, query, therapy_ids, now)
-    return {
-        "items": items,
-        "total": sum(gender_counts.values()),
-        "page": query.page,
-        "per_page": query.per_page,
-        "facets": {"therapy": therapy_counts, "gender": gender_counts},
-    }
 
 
 def _ordering(query: SearchQuery, service_conditions: list | None, distance, now: datetime):
@@ -303,9 +359,9 @@ def _ordering(query: SearchQuery, service_conditions: list | None, distance, now
 
 
 def _next_available_of(
-    listings: dict[uuid.UUID, Practitioner], service_conditions: list, now: datetime
+    listings: dict[uuid.UUID, Practitioner], durations: dict[uuid.UUID, set[int]], now: datetime
 ) -> dict[uuid.UUID, datetime]:
-    """The exact next bookable slot of each listing's matching services.
+    """The exact next bookable slot of each listing's matching services (their durations).
 
     The summary gives it directly unless a day's first slot has passed since the summary was
     written; for those few days of this page the engine recomputes the day, in one batch.
@@ -315,19 +371,18 @@ def _next_available_of(
         order_by=AvailabilityDay.day,
     )
     days = (
-        _bookable_days(
-            [
-                AvailabilityDay.practitioner_id,
-                AvailabilityDay.duration_minutes,
-                AvailabilityDay.day,
-                AvailabilityDay.first_slot_at,
-                AvailabilityDay.first_bookable_until,
-                earliest.label("rank"),
-            ],
-            service_conditions,
-            now,
+        sa.select(
+            AvailabilityDay.practitioner_id,
+            AvailabilityDay.duration_minutes,
+            AvailabilityDay.day,
+            AvailabilityDay.first_slot_at,
+            AvailabilityDay.first_bookable_until,
+            earliest.label("rank"),
         )
-        .where(AvailabilityDay.practitioner_id.in_(listings))
+        .where(
+            AvailabilityDay.practitioner_id.in_(listings),
+            AvailabilityDay.last_bookable_until >= now,
+        )
         .subquery()
     )
     rows = db.session.execute(
@@ -337,6 +392,8 @@ def _next_available_of(
     stale: list[tuple[Practitioner, int, date]] = []
     fallback: dict[tuple[uuid.UUID, int], datetime] = {}
     for row in rows:
+        if row.duration_minutes not in durations[row.practitioner_id]:
+            continue
         key = (row.practitioner_id, row.duration_minutes)
         if row.rank == 2:
             fallback[key] = row.first_slot_at
@@ -367,7 +424,11 @@ def _page_items(rows, query: SearchQuery, therapy_ids, now: datetime) -> list[di
         .order_by(Service.price_cents, Service.name, Service.id)
     ):
         services[service.practitioner_id].append(service)
-    next_available = _next_available_of(listings, _matching_service(query, therapy_ids), now)
+    next_available = _next_available_of(
+        listings,
+        {pid: {s.duration_minutes for s in offered} for pid, offered in services.items()},
+        now,
+    )
     locations: dict[uuid.UUID, list[Location]] = {pid: [] for pid in ids}
     for location in db.session.scalars(
         sa.select(Location)

@@ -1,0 +1,1407 @@
+"""Search benchmark: N approved listings, 300 mixed searches through the test client.
+
+    python -m bench.search --practitioners 100000 --database-url postgresql://postgres@HOST/postgres
+    python -m bench.search --practitioners 2000             # a temporary SQLite file
+
+A PostgreSQL URL names a server: a fresh database `bench_search_<random>` is made there and
+dropped at the end. With `--keep` the database is `bench_search_<N>` (a file of that name in
+the temporary directory for SQLite) and is kept, so the next `--keep` run with the same N
+reuses it instead of seeding again, unless it is older than 12 hours (the availability summary
+is as of the seeding), was made by another version of this script or on another schema.
+
+Seeding is deterministic (`--seed`): 10 Australian cities, listings spread over real suburbs,
+three services of real therapies each, one of eight weekly schedules with its own booking
+settings, 1% of listings with a few confirmed bookings. Rows are bulk-loaded (COPY on
+PostgreSQL) with the values the services would write. The search index is exactly what
+`reindex_listing` writes: the real function runs for every listing with bookings and for one
+representative of each group of listings whose summary must be identical (same zone, schedule,
+settings and service durations, no bookings) or whose therapy set is the same; the others get
+copies of their representative's summary rows and tag terms, and their own name, headline and
+bio terms. A sample of copied listings is then re-indexed for real and compared.
+
+Measured (after an unmeasured warm-up): 300 searches through the Flask test client, and the
+same page query replayed in raw SQL on a plain DBAPI connection. One JSON object is printed:
+`practitioners`, `p50_ms`, `p95_ms`, `p95_available_on_ms`, `p95_text_ms`, `sql_p50_ms` (the
+main page query alone) and more context (`sql_request_p50_ms`: every statement the request ran,
+replayed raw). `--explain` prints EXPLAIN ANALYZE of representative searches to stderr.
+"""
+
+import argparse
+import base64
+import json
+import random
+import re
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from bench.common import (
+    backend_of,
+    bulk_insert,
+    drop_postgres_database,
+    emit,
+    log,
+    make_app,
+    ms,
+    percentile,
+    postgres_database_exists,
+    scratch_database,
+)
+from config import normalise_database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_VERSION = "3"
+KEPT_SEED_MAX_AGE = timedelta(hours=12)
+BOOKED_EVERY = 100  # one listing in a hundred has bookings
+VERIFY_SAMPLE = 25
+WARMUP_QUERIES = 20
+
+# --- places ---------------------------------------------------------------------------------
+# (city, weight, IANA zone, state, [(suburb, postcode, latitude, longitude, street)])
+CITIES = (
+    (
+        "Sydney",
+        25,
+        "Australia/Sydney",
+        "NSW",
+        (
+            ("Surry Hills", "2010", -33.886, 151.211, "Crown Street"),
+            ("Bondi Junction", "2022", -33.892, 151.248, "Oxford Street"),
+            ("Newtown", "2042", -33.897, 151.179, "King Street"),
+            ("Parramatta", "2150", -33.815, 151.003, "Church Street"),
+            ("Chatswood", "2067", -33.797, 151.183, "Victoria Avenue"),
+            ("Manly", "2095", -33.797, 151.285, "Sydney Road"),
+            ("Marrickville", "2204", -33.911, 151.155, "Illawarra Road"),
+            ("North Sydney", "2060", -33.839, 151.207, "Miller Street"),
+            ("Cronulla", "2230", -34.056, 151.152, "Cronulla Street"),
+        ),
+    ),
+    (
+        "Melbourne",
+        24,
+        "Australia/Melbourne",
+        "VIC",
+        (
+            ("Fitzroy", "3065", -37.799, 144.978, "Brunswick Street"),
+            ("Richmond", "3121", -37.823, 144.998, "Swan Street"),
+            ("St Kilda", "3182", -37.864, 144.981, "Acland Street"),
+            ("Brunswick", "3056", -37.767, 144.960, "Sydney Road"),
+            ("Carlton", "3053", -37.800, 144.967, "Lygon Street"),
+            ("South Yarra", "3141", -37.838, 144.993, "Toorak Road"),
+            ("Footscray", "3011", -37.800, 144.900, "Barkly Street"),
+            ("Box Hill", "3128", -37.819, 145.122, "Whitehorse Road"),
+            ("Hawthorn", "3122", -37.822, 145.035, "Glenferrie Road"),
+        ),
+    ),
+    (
+        "Brisbane",
+        12,
+        "Australia/Brisbane",
+        "QLD",
+        (
+            ("Fortitude Valley", "4006", -27.457, 153.035, "Brunswick Street"),
+            ("South Brisbane", "4101", -27.480, 153.020, "Grey Street"),
+            ("Paddington", "4064", -27.460, 153.000, "Given Terrace"),
+            ("New Farm", "4005", -27.467, 153.051, "Merthyr Road"),
+            ("Toowong", "4066", -27.485, 152.993, "High Street"),
+            ("Chermside", "4032", -27.386, 153.031, "Gympie Road"),
+            ("Indooroopilly", "4068", -27.500, 152.973, "Station Road"),
+        ),
+    ),
+    (
+        "Perth",
+        10,
+        "Australia/Perth",
+        "WA",
+        (
+            ("Subiaco", "6008", -31.949, 115.825, "Rokeby Road"),
+            ("Fremantle", "6160", -32.056, 115.745, "South Terrace"),
+            ("Leederville", "6007", -31.936, 115.842, "Oxford Street"),
+            ("Mount Lawley", "6050", -31.934, 115.871, "Beaufort Street"),
+            ("Scarborough", "6019", -31.894, 115.757, "Scarborough Beach Road"),
+            ("Joondalup", "6027", -31.745, 115.766, "Lakeside Drive"),
+        ),
+    ),
+    (
+        "Adelaide",
+        7,
+        "Australia/Adelaide",
+        "SA",
+        (
+            ("Norwood", "5067", -34.921, 138.630, "The Parade"),
+            ("Glenelg", "5045", -34.980, 138.516, "Jetty Road"),
+            ("Unley", "5061", -34.950, 138.606, "Unley Road"),
+            ("Prospect", "5082", -34.884, 138.594, "Prospect Road"),
+            ("North Adelaide", "5006", -34.907, 138.593, "O'Connell Street"),
+        ),
+    ),
+    (
+        "Gold Coast",
+        5,
+        "Australia/Brisbane",
+        "QLD",
+        (
+            ("Surfers Paradise", "4217", -28.002, 153.430, "Cavill Avenue"),
+            ("Broadbeach", "4218", -28.031, 153.433, "Surf Parade"),
+            ("Southport", "4215", -27.967, 153.400, "Nerang Street"),
+            ("Burleigh Heads", "4220", -28.088, 153.450, "James Street"),
+            ("Robina", "4226", -28.078, 153.385, "Robina Town Centre Drive"),
+        ),
+    ),
+    (
+        "Canberra",
+        4,
+        "Australia/Sydney",
+        "ACT",
+        (
+            ("Braddon", "2612", -35.271, 149.134, "Lonsdale Street"),
+            ("Belconnen", "2617", -35.238, 149.065, "Benjamin Way"),
+            ("Woden", "2606", -35.345, 149.086, "Bradley Street"),
+            ("Kingston", "2604", -35.316, 149.146, "Giles Street"),
+            ("Gungahlin", "2912", -35.186, 149.134, "Hibberson Street"),
+        ),
+    ),
+    (
+        "Newcastle",
+        4,
+        "Australia/Sydney",
+        "NSW",
+        (
+            ("Newcastle", "2300", -32.927, 151.776, "Hunter Street"),
+            ("Hamilton", "2303", -32.923, 151.748, "Beaumont Street"),
+            ("Merewether", "2291", -32.948, 151.754, "Glebe Road"),
+            ("Charlestown", "2290", -32.968, 151.694, "Pearson Street"),
+        ),
+    ),
+    (
+        "Hobart",
+        2,
+        "Australia/Hobart",
+        "TAS",
+        (
+            ("Hobart", "7000", -42.882, 147.327, "Elizabeth Street"),
+            ("Sandy Bay", "7005", -42.905, 147.326, "Sandy Bay Road"),
+            ("North Hobart", "7000", -42.870, 147.318, "Elizabeth Street"),
+            ("Glenorchy", "7010", -42.833, 147.276, "Main Road"),
+        ),
+    ),
+    (
+        "Darwin",
+        1,
+        "Australia/Darwin",
+        "NT",
+        (
+            ("Darwin City", "0800", -12.463, 130.842, "Smith Street"),
+            ("Parap", "0820", -12.431, 130.842, "Parap Road"),
+            ("Casuarina", "0810", -12.374, 130.882, "Trower Road"),
+            ("Nightcliff", "0810", -12.383, 130.851, "Pavonia Place"),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Profession:
+    title: str
+    weight: int
+    body: str
+    prefix: str
+    clinic: tuple[str, ...]
+    opener: str
+    focus: tuple[str, ...]  # complaints named in headlines and bios
+    services: tuple[tuple[str, str, int, int], ...]  # (therapy slug, name, minutes, cents)
+
+
+PROFESSIONS = (
+    Profession(
+        "Myotherapist",
+        4,
+        "Myotherapy Association Australia",
+        "MAA",
+        ("Myotherapy", "Muscle & Movement", "Body Clinic"),
+        "I'm a myotherapist with {years} years in clinic, using trigger point therapy, dry "
+        "needling and myofascial release to settle stubborn muscle pain.",
+        ("sciatica", "buttock pain", "neck pain", "tension headaches", "piriformis syndrome"),
+        (
+            ("myotherapy", "Initial myotherapy consultation", 60, 11000),
+            ("myotherapy", "Myotherapy follow-up", 45, 9500),
+            ("trigger-point-therapy", "Trigger point therapy", 45, 9000),
+            ("dry-needling", "Dry needling with soft tissue work", 30, 7500),
+            ("myofascial-release", "Myofascial release", 60, 10500),
+        ),
+    ),
+    Profession(
+        "Remedial massage therapist",
+        4,
+        "Massage & Myotherapy Australia",
+        "MMA",
+        ("Remedial Massage", "Massage Studio", "Body Works"),
+        "I'm a remedial massage therapist with {years} years of hands-on experience, and I "
+        "tailor every session to what your body needs on the day.",
+        ("muscle tension", "lower back pain", "sports injuries", "postural pain"),
+        (
+            ("remedial-massage", "Remedial massage", 60, 10000),
+            ("remedial-massage", "Remedial massage (extended)", 90, 14500),
+            ("deep-tissue-massage", "Deep tissue massage", 60, 10500),
+            ("sports-massage", "Sports massage", 45, 8500),
+            ("cupping", "Cupping with massage", 30, 7000),
+        ),
+    ),
+    Profession(
+        "Physiotherapist",
+        3,
+        "Physiotherapy Board of Australia (AHPRA)",
+        "PHY",
+        ("Physiotherapy", "Sports Physio", "Physio & Pilates"),
+        "I'm a physiotherapist with {years} years' experience in musculoskeletal and sports "
+        "physio.",
+        ("sports injuries", "knee pain", "shoulder pain", "lower back pain", "sciatica"),
+        (
+            ("physiotherapy", "Initial physiotherapy assessment", 60, 12500),
+            ("physiotherapy", "Physiotherapy follow-up", 30, 9000),
+            ("dry-needling", "Dry needling", 30, 8500),
+            ("clinical-pilates", "Clinical Pilates (one-on-one)", 45, 9500),
+            ("shockwave-therapy", "Shockwave therapy", 30, 8000),
+        ),
+    ),
+    Profession(
+        "Osteopath",
+        2,
+        "Osteopathy Board of Australia (AHPRA)",
+        "OST",
+        ("Osteopathy", "Osteo Health", "Spine & Joint"),
+        "I'm an osteopath with {years} years in practice, treating the whole body rather than "
+        "chasing symptoms.",
+        ("lower back pain", "neck pain", "postural pain", "whiplash", "hip pain"),
+        (
+            ("osteopathy", "Initial osteopathy consultation", 60, 13000),
+            ("osteopathy", "Osteopathy follow-up", 45, 10500),
+            ("myofascial-release", "Myofascial release", 45, 9500),
+            ("exercise-physiology", "Exercise rehabilitation", 45, 9000),
+            ("dry-needling", "Dry needling", 30, 8000),
+        ),
+    ),
+    Profession(
+        "Chiropractor",
+        2,
+        "Chiropractic Board of Australia (AHPRA)",
+        "CHI",
+        ("Chiropractic", "Spinal Health", "Family Chiro"),
+        "I'm a chiropractor with {years} years of practice and a gentle, evidence-based "
+        "approach to spinal care.",
+        ("lower back pain", "neck pain", "tension headaches", "upper back pain"),
+        (
+            ("chiropractic", "Initial chiropractic consultation", 45, 9500),
+            ("chiropractic", "Chiropractic adjustment", 30, 6500),
+            ("kinesiology-taping", "Kinesiology taping", 30, 5000),
+            ("remedial-massage", "Soft tissue massage", 30, 6500),
+            ("cupping", "Cupping therapy", 30, 6000),
+        ),
+    ),
+    Profession(
+        "Acupuncturist",
+        1,
+        "Chinese Medicine Board of Australia (AHPRA)",
+        "CMR",
+        ("Acupuncture", "Eastern Health", "Wellbeing Clinic"),
+        "I'm a registered acupuncturist with {years} years in clinic, combining acupuncture "
+        "with cupping and massage.",
+        ("migraine", "neck pain", "fibromyalgia", "lower back pain"),
+        (
+            ("acupuncture", "Initial acupuncture consultation", 60, 9500),
+            ("acupuncture", "Acupuncture follow-up", 45, 8000),
+            ("cupping", "Cupping", 45, 7500),
+            ("naturopathy", "Naturopathy consultation", 60, 11000),
+            ("remedial-massage", "Tuina massage", 45, 8500),
+        ),
+    ),
+)
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+FEMALE = _words(
+    "Olivia Charlotte Amelia Isla Mia Ava Grace Chloe Sophie Emily Zoe Hannah Lucy Ruby Ella "
+    "Jessica Sarah Priya Mei Linh Aisha Fatima Eleni Giulia Yuki Ananya Maya Claire Rebecca"
+)
+MALE = _words(
+    "Oliver Jack William Noah Thomas James Lucas Henry Liam Ethan Samuel Daniel Matthew Ryan "
+    "Benjamin Nathan Arjun Wei Minh Omar Yusuf Nikos Marco Hiroshi Rohan David Michael Luke"
+)
+SURNAMES = _words(
+    "Smith Jones Williams Brown Wilson Taylor Johnson White Martin Anderson Thompson Nguyen "
+    "Thomas Walker Harris Lee Ryan Robinson Kelly King Davis Wright Evans Roberts Green Hall "
+    "Wood Jackson Clarke Patel Khan Chen Wang Li Zhang Tran Pham Papadopoulos Rossi Russo "
+    "Kaur Singh Sharma Kim Park Cohen Murphy O'Brien Campbell Stewart Mitchell Young Scott "
+    "Hughes Edwards Morris Baker Cooper Bell Ward"
+)
+LANGUAGES = ("zh", "vi", "el", "it", "ar", "hi", "es", "ko", "pa", "de")
+EXTRA_SENTENCES = (
+    "I explain what I find and give you a short home programme so progress keeps going "
+    "between sessions.",
+    "Many of my patients are office workers, runners and new parents.",
+    "I love helping people get back to sport after injury.",
+    "Evening and weekend appointments suit most of my clients.",
+    "I completed further training in pain science and exercise prescription.",
+    "Expect a thorough assessment before any hands-on treatment.",
+)
+
+# --- weekly schedules, each with its own booking settings -----------------------------------
+
+WEEKDAYS = (0, 1, 2, 3, 4)
+
+
+@dataclass(frozen=True)
+class Template:
+    windows: tuple[tuple[int, str, str, int], ...]  # (weekday, start, end, location index)
+    slot_interval_minutes: int = 15
+    buffer_before_minutes: int = 0
+    buffer_after_minutes: int = 0
+    min_notice_minutes: int = 120
+    horizon_days: int = 60
+
+
+def _days(days, start: str, end: str, location: int = 0) -> tuple:
+    return tuple((day, start, end, location) for day in days)
+
+
+TEMPLATES = (
+    Template(_days(WEEKDAYS, "09:00", "17:00")),
+    Template(
+        _days(WEEKDAYS, "08:00", "12:00") + _days(WEEKDAYS, "13:00", "18:00"),
+        buffer_after_minutes=15,
+    ),
+    Template(
+        _days((1, 2, 3, 4), "09:00", "17:00") + _days((5,), "09:00", "13:00"),
+        slot_interval_minutes=30,
+        min_notice_minutes=60,
+    ),
+    Template(
+        _days((0, 2, 4), "07:00", "15:00") + _days((1, 3), "12:00", "20:00"),
+        min_notice_minutes=240,
+        horizon_days=42,
+    ),
+    Template(
+        _days((0, 1, 2, 3), "10:00", "19:00"), buffer_before_minutes=5, buffer_after_minutes=10
+    ),
+    Template(
+        _days((5,), "08:00", "16:00")
+        + _days((6,), "09:00", "14:00")
+        + _days((0,), "09:00", "17:00"),
+        slot_interval_minutes=30,
+        min_notice_minutes=1440,
+        horizon_days=28,
+    ),
+    Template(_days(WEEKDAYS, "06:30", "10:30") + _days(WEEKDAYS, "15:30", "19:30")),
+    Template(
+        _days((0, 1, 2), "09:00", "17:00", 0)
+        + _days((3, 4), "09:00", "17:00", 1)
+        + _days((5,), "09:00", "12:00", 1),
+        buffer_after_minutes=5,
+        min_notice_minutes=180,
+    ),
+)
+
+
+@dataclass
+class Listing:
+    """What grouping, copying and bookings need to know of a generated listing."""
+
+    id: uuid.UUID
+    zone: str
+    template: int
+    durations: tuple[int, ...]
+    therapies: frozenset[str]
+    display_name: str
+    headline: str
+    profession: str
+    bio: str
+    gender: str
+    languages: list[str]
+    telehealth: bool
+    rating_average: float | None
+    rating_count: int
+    location_ids: list[uuid.UUID]
+    services: list[tuple[uuid.UUID, int, int]]  # (service id, minutes, cents)
+    booked: bool
+
+
+# --- generating the rows --------------------------------------------------------------------
+
+
+def _uuid(rng: random.Random) -> uuid.UUID:
+    return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+
+def _token(rng: random.Random) -> str:
+    return base64.urlsafe_b64encode(rng.randbytes(32)).rstrip(b"=").decode()
+
+
+def _gender(rng: random.Random) -> str:
+    roll = rng.random()
+    if roll < 0.52:
+        return "female"
+    if roll < 0.91:
+        return "male"
+    return "non_binary" if roll < 0.94 else "undisclosed"
+
+
+def generate(n: int, seed: int, now: datetime, therapy_ids: dict[str, int]) -> dict[str, Any]:
+    """Every row to load, deterministically from (n, seed); `now` only dates them."""
+    from slugify import slugify
+    from werkzeug.security import generate_password_hash
+
+    from marketplace.accounts.models import Role
+    from marketplace.practitioners.models import Gender, ListingStatus
+
+    rng = random.Random(f"bench-search-{seed}")
+    password_hash = generate_password_hash("bench-password", method="pbkdf2:sha256:1000")
+    city_weights = [city[1] for city in CITIES]
+    profession_weights = [profession.weight for profession in PROFESSIONS]
+    slugs: Counter = Counter()
+    rows: dict[str, list] = {
+        name: [] for name in ("users", "practitioners", "locations", "services", "rules")
+    }
+    listings: list[Listing] = []
+    for index in range(n):
+        city, _weight, zone, state, suburbs = rng.choices(CITIES, city_weights)[0]
+        profession = rng.choices(PROFESSIONS, profession_weights)[0]
+        gender = _gender(rng)
+        first_names = {"female": FEMALE, "male": MALE}.get(gender, FEMALE + MALE)
+        surname = rng.choice(SURNAMES)
+        name = f"{rng.choice(first_names)} {surname}"
+        base = slugify(name, max_length=120, word_boundary=True)
+        slugs[base] += 1
+        slug = base if slugs[base] == 1 else f"{base}-{slugs[base]}"
+        places = rng.sample(suburbs, 2 if rng.random() < 0.25 else 1)
+        focus = rng.sample(profession.focus, 3)
+        headline = f"{profession.title} for {focus[0]} and {focus[1]} in {places[0][0]}"
+        bio = " ".join(
+            [
+                profession.opener.format(years=rng.randint(2, 25)),
+                f"I work from {places[0][0]}, {city}, and most of my patients come to me "
+                f"with {focus[0]}, {focus[1]} or {focus[2]}.",
+                rng.choice(EXTRA_SENTENCES),
+            ]
+        )
+        languages = ["en"] if rng.random() < 0.8 else ["en", rng.choice(LANGUAGES)]
+        rated = rng.random() < 0.75
+        created = now - timedelta(days=rng.randint(30, 900), seconds=rng.randint(0, 86399))
+        template_index = rng.randrange(len(TEMPLATES))
+        template = TEMPLATES[template_index]
+        user_id, listing_id = _uuid(rng), _uuid(rng)
+        rows["users"].append(
+            {
+                "id": user_id,
+                "email": f"practitioner{index:06d}@bench.example",
+                "name": name,
+                "password_hash": password_hash,
+                "role": Role.PRACTITIONER,
+                "created_at": created,
+            }
+        )
+        listing = Listing(
+            id=listing_id,
+            zone=zone,
+            template=template_index,
+            durations=(),
+            therapies=frozenset(),
+            display_name=name,
+            headline=headline,
+            profession=profession.title,
+            bio=bio,
+            gender=gender,
+            languages=languages,
+            telehealth=rng.random() < 0.2,
+            rating_average=round(min(5.0, max(3.0, rng.gauss(4.6, 0.3))), 2) if rated else None,
+            rating_count=min(400, int(rng.paretovariate(1.2) * 3)) if rated else 0,
+            location_ids=[],
+            services=[],
+            booked=index % BOOKED_EVERY == BOOKED_EVERY // 2,
+        )
+        rows["practitioners"].append(
+            {
+                "id": listing_id,
+                "owner_id": user_id,
+                "slug": slug,
+                "display_name": name,
+                "headline": headline,
+                "bio": bio,
+                "profession": profession.title,
+                "registration_body": profession.body,
+                "registration_number": f"{profession.prefix}{rng.randrange(10**10):010d}",
+                "gender": Gender(gender),
+                "languages": languages,
+                "telehealth": listing.telehealth,
+                "timezone": zone,
+                "slot_interval_minutes": template.slot_interval_minutes,
+                "buffer_before_minutes": template.buffer_before_minutes,
+                "buffer_after_minutes": template.buffer_after_minutes,
+                "min_notice_minutes": template.min_notice_minutes,
+                "horizon_days": template.horizon_days,
+                "free_cancellation_hours": 24,
+                "late_cancellation_fee_percent": 50,
+                "calendar_token": _token(rng),
+                "stripe_account_id": f"acct_bench{index:08d}",
+                "charges_enabled": True,
+                "status": ListingStatus.APPROVED,
+                "status_reason": None,
+                "submitted_at": created + timedelta(days=1),
+                "reviewed_at": created + timedelta(days=2),
+                "reviewed_by_id": None,
+                "rating_average": listing.rating_average,
+                "rating_count": listing.rating_count,
+                "created_at": created,
+                "updated_at": created + timedelta(days=2),
+            }
+        )
+        for number, (suburb, postcode, latitude, longitude, street) in enumerate(places):
+            location_id = _uuid(rng)
+            listing.location_ids.append(location_id)
+            rows["locations"].append(
+                {
+                    "id": location_id,
+                    "practitioner_id": listing_id,
+                    "name": f"{surname} {rng.choice(profession.clinic)}",
+                    "address": f"{rng.randint(1, 400)} {street}",
+                    "suburb": suburb,
+                    "state": state,
+                    "postcode": postcode,
+                    "country": "AU",
+                    "latitude": round(latitude + rng.uniform(-0.015, 0.015), 6),
+                    "longitude": round(longitude + rng.uniform(-0.015, 0.015), 6),
+                    "created_at": created + timedelta(seconds=number),
+                    "deleted_at": None,
+                }
+            )
+        offered = sorted(rng.sample(range(len(profession.services)), 3))
+        for number, option in enumerate(offered):
+            therapy, service_name, minutes, cents = profession.services[option]
+            price = cents + rng.choice((-1500, -1000, -500, 0, 0, 500, 1000, 1500, 2500))
+            service_id = _uuid(rng)
+            listing.services.append((service_id, minutes, price))
+            rows["services"].append(
+                {
+                    "id": service_id,
+                    "practitioner_id": listing_id,
+                    "therapy_type_id": therapy_ids[therapy],
+                    "name": service_name,
+                    "description": "",
+                    "duration_minutes": minutes,
+                    "price_cents": price,
+                    "currency": "AUD",
+                    "active": True,
+                    "created_at": created + timedelta(minutes=10, seconds=number),
+                    "deleted_at": None,
+                }
+            )
+        listing.durations = tuple(sorted({minutes for _id, minutes, _cents in listing.services}))
+        listing.therapies = frozenset(profession.services[option][0] for option in offered)
+        for weekday, start, end, place in template.windows:
+            rows["rules"].append(
+                {
+                    "id": _uuid(rng),
+                    "practitioner_id": listing_id,
+                    "weekday": weekday,
+                    "start_time": clock.fromisoformat(start),
+                    "end_time": clock.fromisoformat(end),
+                    "location_id": listing.location_ids[place % len(listing.location_ids)],
+                    "valid_from": None,
+                    "valid_until": None,
+                }
+            )
+        listings.append(listing)
+    patients = [
+        {
+            "id": _uuid(rng),
+            "email": f"patient{number:04d}@bench.example",
+            "name": f"{rng.choice(FEMALE + MALE)} {rng.choice(SURNAMES)}",
+            "password_hash": password_hash,
+            "role": Role.PATIENT,
+            "created_at": now - timedelta(days=rng.randint(1, 300)),
+        }
+        for number in range(max(10, min(500, n // 200)))
+    ]
+    rows["users"].extend(patients)
+    rows["bookings"] = _bookings(listings, [p["id"] for p in patients], now, rng)
+    return {"rows": rows, "listings": listings}
+
+
+def _bookings(listings: list[Listing], patients: list, now: datetime, rng: random.Random):
+    """A few confirmed bookings in the next two weeks for the listings marked `booked`."""
+    from marketplace.availability.slots import BookingSettings, WeeklyRule, compute_slots
+    from marketplace.bookings.models import BookingStatus
+    from marketplace.payments.money import platform_fee
+
+    rows = []
+    for listing in listings:
+        if not listing.booked:
+            continue
+        template = TEMPLATES[listing.template]
+        rules = [
+            WeeklyRule(
+                weekday,
+                clock.fromisoformat(start),
+                clock.fromisoformat(end),
+                listing.location_ids[place % len(listing.location_ids)],
+            )
+            for weekday, start, end, place in template.windows
+        ]
+        settings = BookingSettings(
+            template.slot_interval_minutes,
+            template.buffer_before_minutes,
+            template.buffer_after_minutes,
+            template.min_notice_minutes,
+            template.horizon_days,
+        )
+        first_day = now.astimezone(ZoneInfo(listing.zone)).date()
+        before = timedelta(minutes=template.buffer_before_minutes)
+        after = timedelta(minutes=template.buffer_after_minutes)
+        blocked: list[tuple[datetime, datetime]] = []
+        for _ in range(rng.randint(2, 8)):
+            service_id, minutes, price = rng.choice(listing.services)
+            slots = compute_slots(
+                rules=rules,
+                overrides={},
+                time_off=(),
+                busy=(),
+                timezone=listing.zone,
+                settings=settings,
+                duration_minutes=minutes,
+                now=now,
+                first_day=first_day,
+                last_day=first_day + timedelta(days=13),
+            )
+            rng.shuffle(slots)
+            for slot in slots:
+                span = (slot.start_at - before, slot.end_at + after)
+                if any(span[0] < end and start < span[1] for start, end in blocked):
+                    continue
+                blocked.append(span)
+                confirmed = now - timedelta(hours=rng.randint(1, 240))
+                rows.append(
+                    {
+                        "id": _uuid(rng),
+                        "patient_id": rng.choice(patients),
+                        "practitioner_id": listing.id,
+                        "service_id": service_id,
+                        "location_id": slot.location_id,
+                        "start_at": slot.start_at,
+                        "end_at": slot.end_at,
+                        "blocked_start_at": span[0],
+                        "blocked_end_at": span[1],
+                        "status": BookingStatus.CONFIRMED,
+                        "hold_expires_at": confirmed + timedelta(minutes=15),
+                        "price_cents": price,
+                        "currency": "AUD",
+                        "platform_fee_cents": platform_fee(price, 1000),
+                        "refund_cents": 0,
+                        "refund_count": 0,
+                        "payout_owed_cents": 0,
+                        "payment_provider": "simulated",
+                        "paid_at": confirmed,
+                        "confirmed_at": confirmed,
+                        "created_at": confirmed - timedelta(minutes=5),
+                        "updated_at": confirmed,
+                    }
+                )
+                break
+    return rows
+
+
+# --- seeding --------------------------------------------------------------------------------
+
+
+def _representatives(listings: list[Listing]) -> tuple[dict, dict, set]:
+    """(summary representative of each listing, tag-terms source per therapy set, to index).
+
+    Listings without bookings that share zone, schedule template (settings included) and
+    service durations have the same summary; listings with the same therapies have the same
+    tag terms. The first of each group is indexed for real, and so is every booked listing.
+    """
+    summary_rep: dict[tuple, uuid.UUID] = {}
+    tag_rep: dict[frozenset, uuid.UUID] = {}
+    to_index: set[uuid.UUID] = set()
+    rep_of: dict[uuid.UUID, uuid.UUID] = {}
+    for listing in listings:
+        if listing.booked:
+            to_index.add(listing.id)
+        else:
+            key = (listing.zone, listing.template, listing.durations)
+            if key not in summary_rep:
+                summary_rep[key] = listing.id
+                to_index.add(listing.id)
+            rep_of[listing.id] = summary_rep[key]
+        if listing.therapies not in tag_rep:
+            tag_rep[listing.therapies] = listing.id
+            to_index.add(listing.id)
+    return rep_of, tag_rep, to_index
+
+
+def _reindex(app, ids: list[uuid.UUID], now: datetime) -> None:
+    from marketplace.extensions import db
+    from marketplace.search.index import reindex_listing
+
+    with app.app_context():
+        for number, listing_id in enumerate(ids, 1):
+            reindex_listing(listing_id, now)
+            if number % 200 == 0:
+                db.session.commit()
+                db.session.expunge_all()
+        db.session.commit()
+
+
+def _copy_index(app, listings: list[Listing], rep_of, tag_rep, to_index, now) -> None:
+    """Summary rows and documents of the listings not indexed for real, from their reps."""
+    from marketplace.availability.models import AvailabilityDay
+    from marketplace.extensions import db
+    from marketplace.search.models import SearchDocument, SearchText
+
+    copied = [listing for listing in listings if listing.id not in to_index]
+    docs = SearchDocument.__table__
+    texts = SearchText.__table__
+    days = AvailabilityDay.__table__
+    with app.app_context(), db.engine.begin() as conn:
+        reps = sorted({rep_of[listing.id] for listing in copied})
+        # Whatever the summary decides (next slot and its deadline...) comes from the rep.
+        rep_documents = {
+            row["practitioner_id"]: dict(row)
+            for row in conn.execute(sa.select(docs).where(docs.c.practitioner_id.in_(reps)))
+            .mappings()
+            .all()
+        }
+        # What the therapy set decides (tag terms, therapy bits) comes from the tag rep.
+        tag_reps = list(tag_rep.values())
+        tags_of = dict(
+            conn.execute(
+                sa.select(texts.c.practitioner_id, texts.c.tag_terms).where(
+                    texts.c.practitioner_id.in_(tag_reps)
+                )
+            ).all()
+        )
+        masks_of = dict(
+            conn.execute(
+                sa.select(docs.c.practitioner_id, docs.c.therapy_mask).where(
+                    docs.c.practitioner_id.in_(tag_reps)
+                )
+            ).all()
+        )
+        mapping = sa.Table(
+            "bench_summary_map",
+            sa.MetaData(),
+            sa.Column("practitioner_id", sa.Uuid, primary_key=True),
+            sa.Column("representative_id", sa.Uuid, nullable=False),
+            prefixes=["TEMPORARY"],
+        )
+        mapping.create(conn)
+        bulk_insert(
+            conn,
+            mapping,
+            ({"practitioner_id": x.id, "representative_id": rep_of[x.id]} for x in copied),
+        )
+        started = time.perf_counter()
+        copied_columns = [c for c in days.columns if c.name != "practitioner_id"]
+        conn.execute(
+            sa.insert(days).from_select(
+                ["practitioner_id", *(c.name for c in copied_columns)],
+                # One listing's rows together, as reindex_listing's single insert lays them.
+                sa.select(mapping.c.practitioner_id, *copied_columns)
+                .join(mapping, mapping.c.representative_id == days.c.practitioner_id)
+                .order_by(mapping.c.practitioner_id, days.c.duration_minutes, days.c.day),
+            )
+        )
+        log(f"copied the summary rows in {time.perf_counter() - started:.1f}s")
+        documents = []
+        text_rows = []
+        for listing in copied:
+            document, text = _own_document(listing, rep_documents[rep_of[listing.id]])
+            tag = tag_rep[listing.therapies]
+            document["therapy_mask"] = masks_of[tag]
+            document["updated_at"] = now
+            text["tag_terms"] = tags_of[tag]
+            documents.append(document)
+            text_rows.append(text)
+        bulk_insert(conn, docs, documents)
+        bulk_insert(conn, texts, text_rows)
+        if conn.dialect.name == "sqlite":
+            fields = ("name_terms", "headline_terms", "tag_terms", "bio_terms")
+            conn.execute(
+                sa.text("INSERT INTO search_fts (practitioner_id, body) VALUES (:id, :body)"),
+                [
+                    {"id": t["practitioner_id"].hex, "body": " ".join(t[f] for f in fields)}
+                    for t in text_rows
+                ],
+            )
+        conn.execute(sa.text("DROP TABLE bench_summary_map"))
+    log(f"copied the index of {len(copied)} listings from {len(reps)} representatives")
+
+
+def _own_document(listing: Listing, template: dict[str, Any]) -> tuple[dict, dict]:
+    """The representative's document with this listing's own fields, and its own texts, as
+    _write_document writes them (tag terms and therapy bits are filled by the caller)."""
+    from marketplace.search.text import term_string
+
+    document = {
+        **template,
+        "practitioner_id": listing.id,
+        "gender": listing.gender,
+        "languages": " ".join(listing.languages),
+        "telehealth": listing.telehealth,
+        "rating_average": listing.rating_average,
+        "rating_count": listing.rating_count,
+        "min_price_cents": min(cents for _id, _minutes, cents in listing.services),
+    }
+    text = {
+        "practitioner_id": listing.id,
+        "name_terms": term_string(listing.display_name),
+        "headline_terms": term_string(listing.headline, listing.profession),
+        "bio_terms": term_string(listing.bio),
+    }
+    return document, text
+
+
+def _index_state(listing_id: uuid.UUID) -> tuple:
+    """A listing's document (all but updated_at), summary rows and FTS body, as stored."""
+    from marketplace.availability.models import AvailabilityDay
+    from marketplace.extensions import db
+    from marketplace.search.models import SearchDocument, SearchText
+
+    columns = [c for c in SearchDocument.__table__.columns if c.name not in ("updated_at",)]
+    document = db.session.execute(
+        sa.select(*columns, *SearchText.__table__.columns)
+        .join(SearchText, SearchText.practitioner_id == SearchDocument.practitioner_id)
+        .where(SearchDocument.practitioner_id == listing_id)
+    ).one_or_none()
+    days = db.session.execute(
+        sa.select(
+            AvailabilityDay.duration_minutes,
+            AvailabilityDay.day,
+            AvailabilityDay.first_slot_at,
+            AvailabilityDay.free_minutes,
+        )
+        .where(AvailabilityDay.practitioner_id == listing_id)
+        .order_by(AvailabilityDay.duration_minutes, AvailabilityDay.day)
+    ).all()
+    fts = None
+    if db.session.get_bind().dialect.name == "sqlite":
+        fts = db.session.execute(
+            sa.text("SELECT body FROM search_fts WHERE practitioner_id = :id"),
+            {"id": listing_id.hex},
+        ).all()
+    return tuple(document or ()), tuple(map(tuple, days)), fts
+
+
+def _verify(app, sample: list[uuid.UUID], now: datetime) -> None:
+    """Re-index `sample` for real as of `now` (rolled back): the stored rows must not change.
+
+    At seeding these are copied listings; when a kept seed is reused, any listings, which also
+    catches a seed gone stale against a changed `reindex_listing`.
+    """
+    from marketplace.extensions import db
+    from marketplace.search.index import reindex_listing
+
+    compared = 0
+    with app.app_context():
+        try:
+            for listing_id in sample:
+                before = _index_state(listing_id)
+                if not before[0]:
+                    raise RuntimeError(f"no search document for {listing_id}")
+                compared += len(before[1])
+                reindex_listing(listing_id, now)
+                after = _index_state(listing_id)
+                if before != after:
+                    raise RuntimeError(
+                        f"the stored index of {listing_id} differs from reindex_listing:\n"
+                        f"stored: {before}\nreal:   {after}"
+                    )
+        finally:
+            db.session.rollback()
+    log(f"verified {len(sample)} documents and {compared} summary rows against reindex_listing")
+
+
+def _verify_kept(app, now: datetime) -> None:
+    from marketplace.extensions import db
+    from marketplace.practitioners.models import Practitioner
+
+    with app.app_context():
+        sample = list(
+            db.session.scalars(
+                sa.select(Practitioner.id).order_by(Practitioner.id).limit(VERIFY_SAMPLE)
+            )
+        )
+    _verify(app, sample, now)
+
+
+def seed(app, n: int, seed_number: int) -> float:
+    """Load everything; returns the seconds taken."""
+    from marketplace.accounts.models import User
+    from marketplace.availability.models import AvailabilityRule
+    from marketplace.bookings.models import Booking
+    from marketplace.catalog.models import TherapyType
+    from marketplace.extensions import db, utc_now
+    from marketplace.practitioners.models import Location, Practitioner, Service
+
+    started = time.perf_counter()
+    now = utc_now()
+    with app.app_context():
+        therapy_ids = dict(db.session.execute(sa.select(TherapyType.slug, TherapyType.id)).all())
+    generated = generate(n, seed_number, now, therapy_ids)
+    rows, listings = generated["rows"], generated["listings"]
+    log(f"generated {n} listings in {time.perf_counter() - started:.1f}s")
+    tables = (
+        ("users", User),
+        ("practitioners", Practitioner),
+        ("locations", Location),
+        ("services", Service),
+        ("rules", AvailabilityRule),
+        ("bookings", Booking),
+    )
+    with app.app_context(), db.engine.begin() as conn:
+        for key, model in tables:
+            phase = time.perf_counter()
+            count = bulk_insert(conn, model.__table__, rows[key])
+            log(f"loaded {count} {model.__tablename__} in {time.perf_counter() - phase:.1f}s")
+    del rows
+    rep_of, tag_rep, to_index = _representatives(listings)
+    phase = time.perf_counter()
+    _reindex(app, sorted(to_index), now)
+    log(
+        f"reindex_listing for {len(to_index)} listings (representatives and every booked one)"
+        f" in {time.perf_counter() - phase:.1f}s"
+    )
+    _copy_index(app, listings, rep_of, tag_rep, to_index, now)
+    copied = [listing.id for listing in listings if listing.id not in to_index]
+    _verify(app, copied[:: max(1, len(copied) // VERIFY_SAMPLE)][:VERIFY_SAMPLE], now)
+    phase = time.perf_counter()
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE")
+        _write_meta(n, seed_number, now)
+    log(f"vacuum/analyze in {time.perf_counter() - phase:.1f}s")
+    return time.perf_counter() - started
+
+
+META_TABLE = "bench_search_seed"
+
+
+def _write_meta(n: int, seed_number: int, now: datetime) -> None:
+    """Marks a completed seed (in the bench's own database), so `--keep` can reuse it."""
+    from marketplace.extensions import db
+
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE bench_search_seed (name VARCHAR(40), value TEXT)")
+        conn.execute(
+            sa.text("INSERT INTO bench_search_seed (name, value) VALUES (:name, :value)"),
+            [
+                {"name": "practitioners", "value": str(n)},
+                {"name": "seed", "value": str(seed_number)},
+                {"name": "version", "value": SEED_VERSION},
+                {"name": "seeded_at", "value": now.isoformat()},
+                {"name": "revision", "value": _migrations_head()},
+            ],
+        )
+
+
+def _read_meta(url: str) -> dict[str, str] | None:
+    engine = sa.create_engine(normalise_database_url(url))
+    try:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table(META_TABLE):
+                return None
+            return dict(conn.execute(sa.text("SELECT name, value FROM bench_search_seed")).all())
+    finally:
+        engine.dispose()
+
+
+def _migrations_head() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(ROOT / "migrations")).get_current_head() or ""
+
+
+def _usable(meta: dict | None, n: int, seed_number: int) -> bool:
+    """A complete seed of this size, made by this bench version on the current schema."""
+    expected = {
+        "practitioners": str(n),
+        "seed": str(seed_number),
+        "version": SEED_VERSION,
+        "revision": _migrations_head(),
+    }
+    if meta is None or any(meta.get(key) != value for key, value in expected.items()):
+        return False
+    # The summary is as of the seeding (what `refresh-availability` would roll forward daily).
+    age = datetime.now(UTC) - datetime.fromisoformat(meta["seeded_at"])
+    return age < KEPT_SEED_MAX_AGE
+
+
+def _discard_unusable_kept(url: str | None, name: str, n: int, seed_number: int) -> None:
+    """A kept database that is not a complete, current seed of the same N is removed."""
+    default_sqlite = url in (None, "sqlite", "sqlite://")
+    if default_sqlite or backend_of(url) == "sqlite":
+        path = (
+            Path(tempfile.gettempdir()) / f"{name}.sqlite"
+            if default_sqlite
+            else Path(sa.make_url(url).database)
+        )
+        if path.exists() and not _usable(_read_meta(f"sqlite:///{path}"), n, seed_number):
+            log(f"{path} is not a usable seed (size, age, schema): reseeding")
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    if postgres_database_exists(url, name):
+        kept = sa.make_url(normalise_database_url(url)).set(database=name)
+        if not _usable(_read_meta(kept.render_as_string(hide_password=False)), n, seed_number):
+            log(f"database {name} is not a usable seed (size, age, schema): reseeding")
+            drop_postgres_database(url, name)
+
+
+# --- the searches ---------------------------------------------------------------------------
+
+TEXT_QUERIES = (
+    "sciatica",
+    "dry needling",
+    "trigger point",
+    "buttock pain",
+    "remedial massage",
+    "sports injury",
+    "lower back pain",
+    "physio",
+    "neck pain headache",
+    "myotherapy",
+    "pilates",
+)
+THERAPIES = (
+    "remedial-massage",
+    "dry-needling",
+    "myotherapy",
+    "physiotherapy",
+    "trigger-point-therapy",
+    "chiropractic",
+    "osteopathy",
+    "acupuncture",
+    "cupping",
+    "sports-massage",
+)
+CONDITIONS = ("sciatica", "lower-back-pain", "neck-pain", "buttock-pain", "tension-headache")
+SORT_WEIGHTS = {"relevance": 35, "distance": 20, "price": 12, "rating": 10, "soonest": 23}
+
+
+def make_queries(count: int, rng: random.Random, today: date) -> list[dict[str, Any]]:
+    """Search parameters as a patient's app would send them, every one of them valid."""
+    queries = []
+    city_weights = [city[1] for city in CITIES]
+    for _ in range(count):
+        params: dict[str, Any] = {}
+        sort = rng.choices(list(SORT_WEIGHTS), list(SORT_WEIGHTS.values()))[0]
+        if sort == "distance" or rng.random() < 0.65:
+            suburbs = rng.choices(CITIES, city_weights)[0][4]
+            _suburb, _postcode, latitude, longitude, _street = rng.choice(suburbs)
+            params["lat"] = round(latitude + rng.uniform(-0.02, 0.02), 5)
+            params["lng"] = round(longitude + rng.uniform(-0.02, 0.02), 5)
+            if rng.random() < 0.7:
+                params["radius_km"] = rng.choice((2, 5, 10, 10, 25, 50))
+        roll = rng.random()
+        if roll < 0.4:
+            params["therapy"] = rng.sample(THERAPIES, 2 if rng.random() < 0.2 else 1)
+        elif roll < 0.55:
+            params["condition"] = rng.choice(CONDITIONS)
+        if rng.random() < 0.25:
+            params["q"] = rng.choice(
+                (
+                    *TEXT_QUERIES,
+                    rng.choice(SURNAMES),
+                    f"{rng.choice(FEMALE)} {rng.choice(SURNAMES)}",
+                )
+            )
+        if rng.random() < 0.3:
+            params["available_on"] = (today + timedelta(days=rng.randint(0, 6))).isoformat()
+        if rng.random() < 0.2:
+            params["price_max"] = rng.choice((7000, 9000, 11000, 13000))
+        if rng.random() < 0.15:
+            params["gender"] = rng.choice(("female", "male"))
+        if rng.random() < 0.05:
+            params["language"] = rng.choice(LANGUAGES[:4])
+        if rng.random() < 0.05:
+            params["telehealth"] = "true"
+        params["sort"] = sort
+        roll = rng.random()
+        if roll > 0.8:
+            params["page"] = rng.choice((2, 2, 3, 5)) if roll < 0.97 else 20
+        if rng.random() < 0.15:
+            params["per_page"] = rng.choice((10, 50))
+        queries.append(params)
+    return queries
+
+
+class Recorder:
+    """The statements (and their DBAPI parameters) that the app sends while active."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.active = False
+        self.statements: list[tuple[str, Any]] = []
+        sa.event.listen(engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        if self.active and not statement.lstrip().upper().startswith("BEGIN"):
+            self.statements.append((statement, parameters))
+
+
+def _is_page_query(statement: str) -> bool:
+    return "LIMIT" in statement.upper() and "search_documents" in statement
+
+
+def search(app, recorder: Recorder, client, params: dict) -> tuple[int, float, list, int]:
+    """One search through the test client: (status, seconds, statements, total)."""
+    path = "/api/v1/practitioners?" + urlencode(params, doseq=True)
+    recorder.statements = []
+    recorder.active = True
+    started = time.perf_counter()
+    try:
+        response = client.get(path)
+    except Exception as error:  # TESTING propagates the app's exceptions: count them as 500s
+        recorder.active = False
+        log(f"500 for {path}: {type(error).__name__}: {error}")
+        return 500, time.perf_counter() - started, recorder.statements, -1
+    elapsed = time.perf_counter() - started
+    recorder.active = False
+    total = response.get_json().get("total", -1) if response.status_code == 200 else -1
+    if response.status_code != 200:
+        log(f"{response.status_code} for {path}: {response.get_data(as_text=True)[:300]}")
+    return response.status_code, elapsed, recorder.statements, total
+
+
+class RawConnection:
+    """A plain DBAPI connection to the same database, outside SQLAlchemy and Flask."""
+
+    def __init__(self, url: str) -> None:
+        parsed = sa.make_url(normalise_database_url(url))
+        self.backend = parsed.get_backend_name()
+        if self.backend == "postgresql":
+            import psycopg
+
+            conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+            self.conn = psycopg.connect(conninfo, autocommit=True)
+        else:
+            self.conn = sqlite3.connect(parsed.database, isolation_level=None)
+
+    def run(self, statement: str, parameters: Any) -> tuple[float, list]:
+        cursor = self.conn.cursor()
+        started = time.perf_counter()
+        cursor.execute(statement, parameters)
+        rows = cursor.fetchall()
+        elapsed = time.perf_counter() - started
+        cursor.close()
+        return elapsed, rows
+
+    def explain(self, statement: str, parameters: Any) -> str:
+        if self.backend == "postgresql":
+            _, rows = self.run("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+            return "\n".join(row[0] for row in rows)
+        _, rows = self.run("EXPLAIN QUERY PLAN " + statement, parameters)
+        return "\n".join(f"{row[0]:>4} {row[1]:>4} {row[3]}" for row in rows)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def measure(app, url: str, count: int, seed_number: int) -> dict[str, Any]:
+    from marketplace.extensions import db
+
+    rng = random.Random(f"bench-search-queries-{seed_number}")
+    today = datetime.now(UTC).astimezone(ZoneInfo("Australia/Sydney")).date()
+    warmup = make_queries(WARMUP_QUERIES, random.Random("warm-up"), today)
+    queries = make_queries(count, rng, today)
+    client = app.test_client()
+    with app.app_context():
+        recorder = Recorder(db.engine)
+    for params in warmup:
+        search(app, recorder, client, params)
+    results = []
+    for number, params in enumerate(queries, 1):
+        status, elapsed, statements, total = search(app, recorder, client, params)
+        results.append((params, status, elapsed, statements, total))
+        if number % 50 == 0:
+            log(f"{number} searches done")
+    log("replaying the statements in raw SQL")
+    ok = [r for r in results if r[1] == 200]
+    raw = RawConnection(url)
+    try:
+        for _params, _status, _elapsed, statements, _total in ok[:WARMUP_QUERIES]:
+            for statement, parameters in statements:
+                raw.run(statement, parameters)
+        page_sql, request_sql = [], []
+        by_statement: dict[str, list[float]] = {}
+        for number, (_params, _status, _elapsed, statements, _total) in enumerate(ok, 1):
+            if number % 50 == 0:
+                log(f"{number} searches replayed")
+            times = [raw.run(statement, parameters)[0] for statement, parameters in statements]
+            for seconds, (statement, _parameters) in zip(times, statements, strict=True):
+                by_statement.setdefault(_statement_kind(statement), []).append(seconds)
+            pages = [t for t, (s, _p) in zip(times, statements, strict=True) if _is_page_query(s)]
+            page_sql.append(pages[0] if pages else 0.0)
+            request_sql.append(sum(times))
+    finally:
+        raw.close()
+    _log_statements(by_statement, len(ok))
+    every = [r[2] for r in ok]
+    available = [r[2] for r in ok if "available_on" in r[0]]
+    text = [r[2] for r in ok if "q" in r[0]]
+    _log_breakdown(ok)
+    result = {
+        "queries": len(results),
+        "errors": len(results) - len(ok),
+        "p50_ms": ms(percentile(every, 50)),
+        "p95_ms": ms(percentile(every, 95)),
+        "p99_ms": ms(percentile(every, 99)),
+        "p95_available_on_ms": ms(percentile(available, 95)) if available else None,
+        "available_on_queries": len(available),
+        "p95_text_ms": ms(percentile(text, 95)) if text else None,
+        "text_queries": len(text),
+        "sql_p50_ms": ms(percentile(page_sql, 50)),
+        "sql_request_p50_ms": ms(percentile(request_sql, 50)),
+        "statements_per_request_p50": percentile([len(r[3]) for r in ok], 50),
+    }
+    result["p50_over_sql_p50"] = round(result["p50_ms"] / max(result["sql_p50_ms"], 1e-6), 2)
+    return result
+
+
+def _statement_kind(statement: str) -> str:
+    if _is_page_query(statement):
+        return "(page query)"
+    return " ".join(statement.split())[:72]
+
+
+def _log_statements(by_statement: dict[str, list[float]], searches: int) -> None:
+    """Raw SQL time per kind of statement: where a search's database time goes."""
+    grand = sum(sum(times) for times in by_statement.values()) or 1.0
+    log("raw SQL by statement (count, p50, p95, share of all SQL time):")
+    for kind, times in sorted(by_statement.items(), key=lambda item: -sum(item[1])):
+        log(
+            f"  n={len(times):4} p50={ms(percentile(times, 50)):8.2f} ms "
+            f"p95={ms(percentile(times, 95)):8.2f} ms {100 * sum(times) / grand:5.1f}%  {kind}"
+        )
+    log(f"  ({searches} searches)")
+
+
+def _log_breakdown(ok: list) -> None:
+    by_sort: dict[str, list[float]] = {}
+    for params, _status, elapsed, _statements, _total in ok:
+        by_sort.setdefault(params["sort"], []).append(elapsed)
+        if "lat" not in params:
+            by_sort.setdefault("(no position)", []).append(elapsed)
+        else:
+            by_sort.setdefault("(with position)", []).append(elapsed)
+    for name, values in sorted(by_sort.items()):
+        log(
+            f"  {name:16} n={len(values):3} p50={ms(percentile(values, 50)):8.2f} ms "
+            f"p95={ms(percentile(values, 95)):8.2f} ms"
+        )
+    log("slowest searches:")
+    for params, _status, elapsed, _statements, total in sorted(ok, key=lambda r: -r[2])[:10]:
+        log(f"  {ms(elapsed):9.2f} ms total={total:6} {json.dumps(params)}")
+
+
+EXPLAINED = {
+    "text": {"q": "sciatica"},
+    "text, located": {"q": "dry needling", "lat": -37.81, "lng": 144.97, "radius_km": 10},
+    "located": {"lat": -33.886, "lng": 151.211, "radius_km": 10, "sort": "distance"},
+    "available_on": {"lat": -27.47, "lng": 153.02, "radius_km": 25, "available_on": None},
+    "soonest": {"therapy": "dry-needling", "sort": "soonest"},
+    "browse": {},
+}
+SEQ_SCAN = re.compile(r"Seq Scan on (\w+)")
+
+
+def explain(app, url: str) -> None:
+    from marketplace.extensions import db
+
+    today = datetime.now(UTC).astimezone(ZoneInfo("Australia/Sydney")).date()
+    client = app.test_client()
+    with app.app_context():
+        recorder = Recorder(db.engine)
+    raw = RawConnection(url)
+    try:
+        for name, params in EXPLAINED.items():
+            params = {
+                key: (value if value is not None else (today + timedelta(days=1)).isoformat())
+                for key, value in params.items()
+            }
+            search(app, recorder, client, params)  # warm
+            status, elapsed, statements, total = search(app, recorder, client, params)
+            log(f"=== {name}: {json.dumps(params)} -> {status}, {ms(elapsed)} ms, total={total}")
+            for number, (statement, parameters) in enumerate(statements, 1):
+                if "search_documents" not in statement and "availability_days" not in statement:
+                    continue
+                role = "page query" if _is_page_query(statement) else "other"
+                plan = raw.explain(statement, parameters)
+                scans = sorted(set(SEQ_SCAN.findall(plan)))
+                log(f"--- statement {number} ({role}); seq scans: {scans or 'none'}")
+                print(statement, file=sys.stderr)
+                print(f"params: {parameters}", file=sys.stderr)
+                print(plan, file=sys.stderr, flush=True)
+    finally:
+        raw.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--practitioners", type=int, default=2000)
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL server URL (a database is made there) or a SQLite URL; "
+        "default: a temporary SQLite file",
+    )
+    parser.add_argument("--queries", type=int, default=300, help="0: only seed (and explain)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", action="store_true", help="keep/reuse bench_search_<N>")
+    parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE to stderr")
+    args = parser.parse_args(argv)
+    keep_name = f"bench_search_{args.practitioners}" if args.keep else None
+    if keep_name:
+        _discard_unusable_kept(args.database_url, keep_name, args.practitioners, args.seed)
+    with scratch_database(args.database_url, "bench_search", keep_name) as url:
+        meta = _read_meta(url) if keep_name else None
+        app = make_app(url)
+        from marketplace.extensions import db
+
+        try:
+            seconds = None
+            if _usable(meta, args.practitioners, args.seed):
+                log(f"reusing the seed of {meta['seeded_at']} in {keep_name}")
+                _verify_kept(app, datetime.fromisoformat(meta["seeded_at"]))
+            else:
+                seconds = seed(app, args.practitioners, args.seed)
+                log(f"seeded {args.practitioners} listings in {seconds:.1f}s")
+            result = {
+                "practitioners": args.practitioners,
+                "database": backend_of(url),
+                "seed_seconds": round(seconds, 1) if seconds is not None else None,
+            }
+            if args.queries > 0:
+                result |= measure(app, url, args.queries, args.seed)
+            if args.explain:
+                explain(app, url)
+        finally:
+            with app.app_context():
+                db.engine.dispose()
+    emit(result)
+
+
+if __name__ == "__main__":
+    main()
