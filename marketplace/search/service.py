@@ -7,7 +7,7 @@ on PostgreSQL, FTS5 on SQLite.
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -179,23 +179,6 @@ def _bookable_days(columns: list, service_conditions: list, now: datetime) -> sa
     )
 
 
-def _soonest_key(service_conditions: list, now: datetime):
-    """Each listing's first bookable slot; a day whose first slot has passed counts as now.
-
-    (The exact next slot of such a day lies later that day: the page shows it exactly, the
-    ordering treats it as due now.)
-    """
-    first = sa.case(
-        (AvailabilityDay.first_bookable_until >= now, AvailabilityDay.first_slot_at),
-        else_=sa.literal(now, AvailabilityDay.first_slot_at.type),
-    )
-    return (
-        _bookable_days([sa.func.min(first)], service_conditions, now)
-        .where(AvailabilityDay.practitioner_id == doc.practitioner_id)
-        .scalar_subquery()
-    )
-
-
 def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
     """One page of approved listings matching every filter, with totals and facets.
 
@@ -250,12 +233,29 @@ def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
         distance = nearest.c.distance_km
 
     filtered_services = therapy_ids is not None or query.price_max is not None
-    page_query = candidates.add_columns(
-        (distance if distance is not None else sa.null()).label("distance_km")
-    ).order_by(*_ordering(query, service_conditions if filtered_services else None, distance, now))
-    page_rows = db.session.execute(
-        page_query.limit(query.per_page).offset((query.page - 1) * query.per_page)
-    ).all()
+    if query.sort == "soonest":
+        page_rows = _page_by_bounded_key(
+            candidates,
+            distance,
+            doc.next_available_at,
+            lambda ids: _exact_next_available(ids, query, therapy_ids, now),
+            query,
+        )
+    elif query.sort == "price" and filtered_services:
+        page_rows = _page_by_bounded_key(
+            candidates,
+            distance,
+            doc.min_price_cents,
+            lambda ids: _exact_min_price(ids, service_conditions),
+            query,
+        )
+    else:
+        page_query = candidates.add_columns(
+            (distance if distance is not None else sa.null()).label("distance_km")
+        ).order_by(*_ordering(query, distance, now))
+        page_rows = db.session.execute(
+            page_query.limit(query.per_page).offset((query.page - 1) * query.per_page)
+        ).all()
 
     facet_therapies = {
         slug: therapy_id
@@ -276,6 +276,96 @@ def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
         "per_page": query.per_page,
         "facets": {"therapy": therapy_counts, "gender": gender_counts},
     }
+
+
+@dataclass(frozen=True)
+class PageRow:
+    practitioner_id: uuid.UUID
+    distance_km: float | None
+
+
+def _page_by_bounded_key(
+    candidates: sa.Select,
+    distance,
+    bound_column,
+    exact_keys: Callable[[list[uuid.UUID]], dict[uuid.UUID, Any]],
+    query: SearchQuery,
+) -> list[PageRow]:
+    """A page ordered by a key too dear to compute for every candidate in SQL, but bounded
+    below by a stored, indexed column (the next slot of any service bounds the next slot of
+    the matching ones; so does the cheapest price).
+
+    Listings come in (bound, id) order, their exact keys a batch at a time; scanning stops as
+    soon as the page's last (key, id) sorts before the last scanned (bound, id), since no
+    unscanned listing can then come earlier. Listings without a key follow, by id.
+    """
+    needed = query.page * query.per_page
+    distance_column = (distance if distance is not None else sa.null()).label("distance_km")
+    ordered = (
+        candidates.add_columns(distance_column, bound_column.label("bound"))
+        .where(bound_column.is_not(None))
+        .order_by(bound_column, doc.practitioner_id)
+    )
+    keyed: list[tuple[Any, uuid.UUID, float | None]] = []
+    keyless: list[tuple[uuid.UUID, float | None]] = []
+    batch, offset = max(2 * needed, 50), 0
+    while True:
+        rows = db.session.execute(ordered.limit(batch).offset(offset)).all()
+        keys = exact_keys([row.practitioner_id for row in rows]) if rows else {}
+        for row in rows:
+            key = keys.get(row.practitioner_id)
+            if key is None:
+                keyless.append((row.practitioner_id, row.distance_km))
+            else:
+                keyed.append((key, row.practitioner_id, row.distance_km))
+        keyed.sort(key=lambda item: (item[0], item[1]))
+        if len(rows) < batch:
+            break
+        last = rows[-1]
+        if len(keyed) >= needed and keyed[needed - 1][:2] < (last.bound, last.practitioner_id):
+            break
+        offset += batch
+        batch *= 2
+    ranked = [(listing_id, km) for _key, listing_id, km in keyed[:needed]]
+    if len(ranked) < needed:
+        unbounded = db.session.execute(
+            candidates.add_columns(distance_column)
+            .where(bound_column.is_(None))
+            .order_by(doc.practitioner_id)
+            .limit(needed)
+        ).all()
+        rest = sorted(keyless + [(row.practitioner_id, row.distance_km) for row in unbounded])
+        ranked += rest[: needed - len(ranked)]
+    return [
+        PageRow(listing_id, km) for listing_id, km in ranked[(query.page - 1) * query.per_page :]
+    ]
+
+
+def _exact_next_available(
+    ids: list[uuid.UUID], query: SearchQuery, therapy_ids, now: datetime
+) -> dict[uuid.UUID, datetime]:
+    listings = {
+        listing.id: listing
+        for listing in db.session.scalars(sa.select(Practitioner).where(Practitioner.id.in_(ids)))
+    }
+    durations: dict[uuid.UUID, set[int]] = {listing_id: set() for listing_id in ids}
+    for listing_id, minutes in db.session.execute(
+        sa.select(Service.practitioner_id, Service.duration_minutes).where(
+            Service.practitioner_id.in_(ids), *_matching_service(query, therapy_ids)
+        )
+    ):
+        durations[listing_id].add(minutes)
+    return _next_available_of(listings, durations, now)
+
+
+def _exact_min_price(ids: list[uuid.UUID], service_conditions: list) -> dict[uuid.UUID, int]:
+    return dict(
+        db.session.execute(
+            sa.select(Service.practitioner_id, sa.func.min(Service.price_cents))
+            .where(Service.practitioner_id.in_(ids), *service_conditions)
+            .group_by(Service.practitioner_id)
+        ).all()
+    )
 
 
 def _counts(candidates: sa.Select, facet_therapies: dict[str, int], *, by_mask: bool):
@@ -317,33 +407,15 @@ def _therapy_counts_by_services(candidates: sa.Select, service_conditions: list)
     )
 
 
-def _ordering(query: SearchQuery, service_conditions: list | None, distance, now: datetime):
-    """ORDER BY for the sort; the listing id breaks every tie, so pages are stable.
-
-    `service_conditions` is None when no filter narrows the services: the document's own
-    cheapest price and next slot then serve (and their indexes can drive the sort).
-    """
+def _ordering(query: SearchQuery, distance, now: datetime) -> list:
+    """ORDER BY for the sorts SQL can answer from stored columns; the id breaks every tie."""
     tiebreak = doc.practitioner_id
     if query.sort == "distance":
         return [distance.asc(), tiebreak]
     if query.sort == "price":
-        if service_conditions is None:
-            return [doc.min_price_cents.asc(), tiebreak]
-        cheapest = sa.select(sa.func.min(Service.price_cents)).where(
-            Service.practitioner_id == doc.practitioner_id, *service_conditions
-        )
-        return [cheapest.scalar_subquery().asc(), tiebreak]
+        return [doc.min_price_cents.asc(), tiebreak]
     if query.sort == "rating":
         return [doc.rating_average.desc().nulls_last(), doc.rating_count.desc(), tiebreak]
-    if query.sort == "soonest":
-        if service_conditions is None:
-            # The stored next slot is exact until its deadline; only stale ones look further.
-            key = sa.case(
-                (doc.next_bookable_until >= now, doc.next_available_at),
-                else_=_soonest_key(ACTIVE_SERVICE, now),
-            )
-            return [key.asc().nulls_last(), tiebreak]
-        return [_soonest_key(service_conditions, now).asc().nulls_last(), tiebreak]
     # Relevance: the text rank when there is a query, then a blend of how well rated the
     # listing is, whether it can see the patient this week, and (when located) how near it is.
     available_soon = sa.and_(doc.next_available_at >= now, doc.next_available_at < now + SOON)

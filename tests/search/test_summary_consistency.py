@@ -443,9 +443,8 @@ def test_a_day_whose_last_slot_has_passed_is_no_longer_available(app, client, mo
 def test_soonest_orders_by_the_next_slot_after_the_hours_pass_and_a_refresh(
     app, client, runner, monkeypatch
 ):
-    """Between refreshes a day whose first slot passed sorts as due now (the card still shows
-    the exact time); `refresh-availability --stale-only`, run every few minutes, restores the
-    exact order."""
+    """The order follows the exact next slots even when the summary was written hours ago,
+    and stays so after `refresh-availability --stale-only` rewrites the stale days."""
     morning = datetime.combine(datetime.now(UTC).date() + timedelta(days=1), time(8), UTC)
     freeze_clock(monkeypatch, morning)
     # Open all day on a half-hour grid: written at 08:00, its first slot soon passes.
@@ -462,7 +461,7 @@ def test_soonest_orders_by_the_next_slot_after_the_hours_pass_and_a_refresh(
         str(all_day.id): datetime.combine(day, time(12, 30), UTC),
         str(midday.id): datetime.combine(day, time(12, 10), UTC),
     }
-    assert [item["id"] for item in items] == [str(all_day.id), str(midday.id)]
+    assert [item["id"] for item in items] == [str(midday.id), str(all_day.id)]
 
     result = runner.invoke(args=["refresh-availability", "--stale-only"])
     assert result.exit_code == 0, result.output
