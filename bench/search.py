@@ -6,7 +6,7 @@
 A PostgreSQL URL names a server: a fresh database `bench_search_<random>` is made there and
 dropped at the end. With `--keep` the database is `bench_search_<N>` (a file of that name in
 the temporary directory for SQLite) and is kept, so the next `--keep` run with the same N
-reuses it instead of seeding again, unless it is older than 12 hours (the availability summary
+reuses it instead of seeding again, unless it is older than 10 minutes (the availability summary
 is as of the seeding), was made by another version of this script or on another schema.
 
 Seeding is deterministic (`--seed`): 10 Australian cities, listings spread over real suburbs,
@@ -63,7 +63,9 @@ from config import normalise_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_VERSION = "3"
-KEPT_SEED_MAX_AGE = timedelta(hours=12)
+# Production runs `refresh-availability --stale-only` every few minutes; an older summary
+# would measure a marketplace whose maintenance job has stopped.
+KEPT_SEED_MAX_AGE = timedelta(minutes=10)
 BOOKED_EVERY = 100  # one listing in a hundred has bookings
 VERIFY_SAMPLE = 25
 WARMUP_QUERIES = 20

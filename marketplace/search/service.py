@@ -34,6 +34,9 @@ doc = SearchDocument
 # Relevance weights of a query term found in each field (the tsvector's A, B, B, C).
 FIELD_WEIGHTS = (("name_terms", 4), ("headline_terms", 2), ("tag_terms", 2), ("bio_terms", 1))
 SOON = timedelta(days=7)
+# How many listings beyond the page an exact ranking may examine before it settles for the
+# stored bound (only reached when `refresh-availability` has not run for a long time).
+MAX_EXACT_SCAN = 2000
 NEUTRAL_RATING = 3.5
 SORTS = ("relevance", "distance", "price", "rating", "soonest")
 
@@ -310,6 +313,12 @@ def _page_by_bounded_key(
     keyless: list[tuple[uuid.UUID, float | None]] = []
     batch, offset = max(2 * needed, 50), 0
     while True:
+        if offset >= needed + MAX_EXACT_SCAN:
+            # Bounds far below their keys (a summary long unrefreshed): rank the rest by bound
+            # rather than compute every candidate's key.
+            rows = db.session.execute(ordered.limit(needed).offset(offset)).all()
+            keyed += [(row.bound, row.practitioner_id, row.distance_km) for row in rows]
+            break
         rows = db.session.execute(ordered.limit(batch).offset(offset)).all()
         keys = exact_keys([row.practitioner_id for row in rows]) if rows else {}
         for row in rows:
