@@ -47,6 +47,7 @@ class Config:
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE")
     PLATFORM_FEE_BPS = _int_env("PLATFORM_FEE_BPS", 1000)
     HOLD_MINUTES = _int_env("HOLD_MINUTES", 15)
+    MAX_OPEN_HOLDS = _int_env("MAX_OPEN_HOLDS", 3)
     REDIS_URL = os.environ.get("REDIS_URL")
 
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 (a hash algorithm, not a secret)

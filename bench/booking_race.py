@@ -49,13 +49,19 @@ ACTIVE_SQL = sa.text("SELECT count(*) FROM bookings WHERE status IN ('held', 'co
 
 
 def server_app():
-    """The WSGI app gunicorn serves (DATABASE_URL from the environment), rate limits off.
+    """The WSGI app gunicorn serves (DATABASE_URL from the environment).
 
-    config.py reads no environment switch for RATELIMIT_ENABLED, hence this factory.
+    Rate limits and the per-patient cap on unpaid holds are lifted: the race measures the
+    calendar lock, not the abuse guards in front of it.
     """
     from marketplace import create_app
 
-    return create_app("development", RATELIMIT_ENABLED=False, PAYMENTS_PROVIDER="simulated")
+    return create_app(
+        "development",
+        RATELIMIT_ENABLED=False,
+        MAX_OPEN_HOLDS=1_000_000,
+        PAYMENTS_PROVIDER="simulated",
+    )
 
 
 @contextmanager

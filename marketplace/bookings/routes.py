@@ -37,6 +37,7 @@ def _policy() -> service.BookingPolicy:
     return service.BookingPolicy(
         fee_bps=current_app.config["PLATFORM_FEE_BPS"],
         hold_minutes=current_app.config["HOLD_MINUTES"],
+        max_open_holds=current_app.config["MAX_OPEN_HOLDS"],
     )
 
 

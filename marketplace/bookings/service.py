@@ -40,8 +40,6 @@ from marketplace.practitioners.locking import lock_practitioner
 from marketplace.practitioners.models import ListingStatus, Practitioner, Service
 from marketplace.search.index import reindex_listing
 
-# A patient may hold this many unpaid slots at once; more looks like hoarding a calendar.
-MAX_OPEN_HOLDS = 3
 # Stripe sessions last 24 hours at most; so does the way back from one.
 CANCEL_LINK_MAX_AGE = 24 * 60 * 60
 
@@ -52,6 +50,8 @@ class BookingPolicy:
 
     fee_bps: int
     hold_minutes: int
+    # Unpaid holds one patient may have at once; more looks like hoarding a calendar.
+    max_open_holds: int = 3
 
 
 def booking_state(booking: Booking) -> dict[str, Any]:
@@ -185,9 +185,10 @@ def create_booking(
         if existing is not None:
             return existing, False
     service, listing = _bookable(service_id)
-    if _open_holds(patient, now) >= MAX_OPEN_HOLDS:
+    if _open_holds(patient, now) >= policy.max_open_holds:
         raise TooManyRequests(
-            f"You already have {MAX_OPEN_HOLDS} unpaid bookings: pay for or cancel one first."
+            f"You already have {policy.max_open_holds} unpaid bookings: "
+            "pay for or cancel one first."
         )
     lock_practitioner(listing.id)
     service, listing = _bookable(service_id, refresh=True)
