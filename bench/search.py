@@ -60,9 +60,10 @@ from bench.common import (
     scratch_database,
 )
 from config import normalise_database_url
+from marketplace.demo import CITIES as DEMO_CITIES
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_VERSION = "3"
+SEED_VERSION = "4"
 # Production runs `refresh-availability --stale-only` every few minutes; an older summary
 # would measure a marketplace whose maintenance job has stopped.
 KEPT_SEED_MAX_AGE = timedelta(minutes=10)
@@ -71,94 +72,20 @@ VERIFY_SAMPLE = 25
 WARMUP_QUERIES = 20
 
 # --- places ---------------------------------------------------------------------------------
-# (city, weight, IANA zone, state, [(suburb, postcode, latitude, longitude, street)])
-CITIES = (
-    (
-        "Sydney",
-        25,
-        "Australia/Sydney",
-        "NSW",
-        (
-            ("Surry Hills", "2010", -33.886, 151.211, "Crown Street"),
-            ("Bondi Junction", "2022", -33.892, 151.248, "Oxford Street"),
-            ("Newtown", "2042", -33.897, 151.179, "King Street"),
-            ("Parramatta", "2150", -33.815, 151.003, "Church Street"),
-            ("Chatswood", "2067", -33.797, 151.183, "Victoria Avenue"),
-            ("Manly", "2095", -33.797, 151.285, "Sydney Road"),
-            ("Marrickville", "2204", -33.911, 151.155, "Illawarra Road"),
-            ("North Sydney", "2060", -33.839, 151.207, "Miller Street"),
-            ("Cronulla", "2230", -34.056, 151.152, "Cronulla Street"),
-        ),
-    ),
-    (
-        "Melbourne",
-        24,
-        "Australia/Melbourne",
-        "VIC",
-        (
-            ("Fitzroy", "3065", -37.799, 144.978, "Brunswick Street"),
-            ("Richmond", "3121", -37.823, 144.998, "Swan Street"),
-            ("St Kilda", "3182", -37.864, 144.981, "Acland Street"),
-            ("Brunswick", "3056", -37.767, 144.960, "Sydney Road"),
-            ("Carlton", "3053", -37.800, 144.967, "Lygon Street"),
-            ("South Yarra", "3141", -37.838, 144.993, "Toorak Road"),
-            ("Footscray", "3011", -37.800, 144.900, "Barkly Street"),
-            ("Box Hill", "3128", -37.819, 145.122, "Whitehorse Road"),
-            ("Hawthorn", "3122", -37.822, 145.035, "Glenferrie Road"),
-        ),
-    ),
-    (
-        "Brisbane",
-        12,
-        "Australia/Brisbane",
-        "QLD",
-        (
-            ("Fortitude Valley", "4006", -27.457, 153.035, "Brunswick Street"),
-            ("South Brisbane", "4101", -27.480, 153.020, "Grey Street"),
-            ("Paddington", "4064", -27.460, 153.000, "Given Terrace"),
-            ("New Farm", "4005", -27.467, 153.051, "Merthyr Road"),
-            ("Toowong", "4066", -27.485, 152.993, "High Street"),
-            ("Chermside", "4032", -27.386, 153.031, "Gympie Road"),
-            ("Indooroopilly", "4068", -27.500, 152.973, "Station Road"),
-        ),
-    ),
-    (
-        "Perth",
-        10,
-        "Australia/Perth",
-        "WA",
-        (
-            ("Subiaco", "6008", -31.949, 115.825, "Rokeby Road"),
-            ("Fremantle", "6160", -32.056, 115.745, "South Terrace"),
-            ("Leederville", "6007", -31.936, 115.842, "Oxford Street"),
-            ("Mount Lawley", "6050", -31.934, 115.871, "Beaufort Street"),
-            ("Scarborough", "6019", -31.894, 115.757, "Scarborough Beach Road"),
-            ("Joondalup", "6027", -31.745, 115.766, "Lakeside Drive"),
-        ),
-    ),
-    (
-        "Adelaide",
-        7,
-        "Australia/Adelaide",
-        "SA",
-        (
-            ("Norwood", "5067", -34.921, 138.630, "The Parade"),
-            ("Glenelg", "5045", -34.980, 138.516, "Jetty Road"),
-            ("Unley", "5061", -34.950, 138.606, "Unley Road"),
-            ("Prospect", "5082", -34.884, 138.594, "Prospect Road"),
-            ("North Adelaide", "5006", -34.907, 138.593, "O'Connell Street"),
-        ),
-    ),
+# (city, weight, IANA zone, state, [(suburb, postcode, latitude, longitude, street)]): the demo's
+# five cities (one list of suburbs for both), and five more.
+SHARED_CITY_WEIGHTS = {"Sydney": 25, "Melbourne": 24, "Brisbane": 12, "Perth": 10, "Adelaide": 7}
+EXTRA_CITIES = (
     (
         "Gold Coast",
         5,
         "Australia/Brisbane",
         "QLD",
         (
-            ("Surfers Paradise", "4217", -28.002, 153.430, "Cavill Avenue"),
+            ("Surfers Paradise", "4217", -28.002, 153.43, "Cavill Avenue"),
             ("Broadbeach", "4218", -28.031, 153.433, "Surf Parade"),
-            ("Southport", "4215", -27.967, 153.400, "Nerang Street"),
-            ("Burleigh Heads", "4220", -28.088, 153.450, "James Street"),
+            ("Southport", "4215", -27.967, 153.4, "Nerang Street"),
+            ("Burleigh Heads", "4220", -28.088, 153.45, "James Street"),
             ("Robina", "4226", -28.078, 153.385, "Robina Town Centre Drive"),
         ),
     ),
@@ -195,7 +122,7 @@ CITIES = (
         (
             ("Hobart", "7000", -42.882, 147.327, "Elizabeth Street"),
             ("Sandy Bay", "7005", -42.905, 147.326, "Sandy Bay Road"),
-            ("North Hobart", "7000", -42.870, 147.318, "Elizabeth Street"),
+            ("North Hobart", "7000", -42.87, 147.318, "Elizabeth Street"),
             ("Glenorchy", "7010", -42.833, 147.276, "Main Road"),
         ),
     ),
@@ -211,6 +138,13 @@ CITIES = (
             ("Nightcliff", "0810", -12.383, 130.851, "Pavonia Place"),
         ),
     ),
+)
+CITIES = (
+    *(
+        (name, weight, DEMO_CITIES[name][0], DEMO_CITIES[name][1], tuple(DEMO_CITIES[name][2]))
+        for name, weight in SHARED_CITY_WEIGHTS.items()
+    ),
+    *EXTRA_CITIES,
 )
 
 

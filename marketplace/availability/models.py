@@ -120,4 +120,8 @@ class AvailabilityDay(db.Model):
 
     __table_args__ = (
         sa.Index("ix_availability_days_day", "day", "practitioner_id", "duration_minutes"),
+        # One listing's day, as `available_on` probes it per candidate.
+        sa.Index(
+            "ix_availability_days_listing_day", "practitioner_id", "day", "last_bookable_until"
+        ),
     )

@@ -168,17 +168,24 @@ def _text_score(query_terms: list[str]):
     return score
 
 
-def _bookable_days(columns: list, service_conditions: list, now: datetime) -> sa.Select:
-    """Summary days of matching services that still hold a bookable slot at `now`."""
-    matching_service = sa.exists().where(
-        Service.practitioner_id == AvailabilityDay.practitioner_id,
-        Service.duration_minutes == AvailabilityDay.duration_minutes,
-        *service_conditions,
-    )
-    return (
+def _bookable_days(columns: list, service_conditions: list | None, now: datetime) -> sa.Select:
+    """Summary days of matching services that still hold a bookable slot at `now`.
+
+    `service_conditions` None: any active service (the summary has rows for no other).
+    """
+    days = (
         sa.select(*columns)
         .select_from(AvailabilityDay)
-        .where(AvailabilityDay.last_bookable_until >= now, matching_service)
+        .where(AvailabilityDay.last_bookable_until >= now)
+    )
+    if service_conditions is None:
+        return days
+    return days.where(
+        sa.exists().where(
+            Service.practitioner_id == AvailabilityDay.practitioner_id,
+            Service.duration_minutes == AvailabilityDay.duration_minutes,
+            *service_conditions,
+        )
     )
 
 
@@ -220,9 +227,10 @@ def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
         candidates = candidates.join(
             SearchText, SearchText.practitioner_id == doc.practitioner_id
         ).where(_text_match(query.query_terms))
+    filtered_services = therapy_ids is not None or query.price_max is not None
     if query.available_on is not None:
         candidates = candidates.where(
-            _bookable_days([sa.literal(1)], service_conditions, now)
+            _bookable_days([sa.literal(1)], service_conditions if filtered_services else None, now)
             .where(
                 AvailabilityDay.practitioner_id == doc.practitioner_id,
                 AvailabilityDay.day == query.available_on,
@@ -235,7 +243,6 @@ def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
         candidates = candidates.join(nearest, nearest.c.practitioner_id == doc.practitioner_id)
         distance = nearest.c.distance_km
 
-    filtered_services = therapy_ids is not None or query.price_max is not None
     if query.sort == "soonest":
         page_rows = _page_by_bounded_key(
             candidates,
