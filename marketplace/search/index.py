@@ -20,7 +20,14 @@ from marketplace.catalog.models import Condition, TherapyType, condition_therapi
 from marketplace.extensions import db, utc_now
 from marketplace.practitioners.locking import lock_practitioner
 from marketplace.practitioners.models import ListingStatus, Practitioner, Service
-from marketplace.search.models import SearchDocument, SearchText, therapy_bit
+from marketplace.search.models import (
+    BITMAP_DAYS,
+    BITMAP_FIRST_OFFSET,
+    SearchDocument,
+    SearchText,
+    day_number,
+    therapy_bit,
+)
 from marketplace.search.text import term_string
 
 
@@ -66,14 +73,14 @@ def _active_durations(listing_id: uuid.UUID) -> list[int]:
     )
 
 
-def refresh_summary(listing: Practitioner, now: datetime) -> dict | None:
-    """Rewrite the listing's per-day summary over its horizon; returns its earliest day's row."""
+def refresh_summary(listing: Practitioner, now: datetime) -> list[dict]:
+    """Rewrite the listing's per-day summary over its horizon; returns the rows written."""
     db.session.execute(
         sa.delete(AvailabilityDay).where(AvailabilityDay.practitioner_id == listing.id)
     )
     durations = _active_durations(listing.id)
     if listing.status is not ListingStatus.APPROVED or not durations or not listing.timezone:
-        return None
+        return []
     zone = availability.zone_of(listing)
     first_day = now.astimezone(zone).date()
     last_day = first_day + timedelta(days=listing.horizon_days)
@@ -110,7 +117,7 @@ def refresh_summary(listing: Practitioner, now: datetime) -> dict | None:
         )
     if rows:
         db.session.execute(sa.insert(AvailabilityDay), rows)
-    return min(rows, key=lambda row: row["first_slot_at"], default=None)
+    return rows
 
 
 def _tag_text(listing_id: uuid.UUID) -> str:
@@ -145,13 +152,31 @@ def _upsert(model, listing_id: uuid.UUID, values: dict) -> None:
             setattr(row, field, value)
 
 
+def bookable_days_bitmap(days: list[dict], today: date) -> tuple[int, datetime | None]:
+    """Bits of the days from `today` + BITMAP_FIRST_OFFSET on that have a bookable slot, and
+    until when that stays true (the earliest of those days' last deadlines).
+
+    Today and tomorrow are left out: in some zone they are today, whose slots pass by the hour.
+    """
+    bits, valid_until = 0, None
+    for row in days:
+        offset = (row["day"] - today).days
+        if BITMAP_FIRST_OFFSET <= offset < BITMAP_DAYS:
+            bits |= 1 << offset
+            deadline = row["last_bookable_until"]
+            valid_until = deadline if valid_until is None else min(valid_until, deadline)
+    return bits, valid_until
+
+
 def _write_document(
-    listing: Practitioner, offered: list[tuple[int, int]], first_day: dict | None
+    listing: Practitioner, offered: list[tuple[int, int]], days: list[dict], today: date
 ) -> None:
-    """`offered`: (therapy id, price) of each active service."""
+    """`offered`: (therapy id, price) of each active service; `days`: the summary's rows."""
     mask = 0
     for therapy_id, _price in offered:
         mask |= therapy_bit(therapy_id)
+    first_day = min(days, key=lambda row: row["first_slot_at"], default=None)
+    bookable_days, bookable_days_until = bookable_days_bitmap(days, today)
     _upsert(
         SearchDocument,
         listing.id,
@@ -165,6 +190,9 @@ def _write_document(
             "min_price_cents": min(price for _therapy_id, price in offered),
             "next_available_at": first_day["first_slot_at"] if first_day else None,
             "next_bookable_until": first_day["first_bookable_until"] if first_day else None,
+            "bookable_days_base": day_number(today),
+            "bookable_days": bookable_days,
+            "bookable_days_until": bookable_days_until,
             "updated_at": utc_now(),
         },
     )
@@ -214,7 +242,8 @@ def reindex_listing(listing_id: uuid.UUID, now: datetime | None = None) -> None:
         )
         _drop_document(listing_id)
         return
-    _write_document(listing, offered, refresh_summary(listing, now))
+    today = now.astimezone(availability.zone_of(listing)).date()
+    _write_document(listing, offered, refresh_summary(listing, now), today)
 
 
 def reindex_listings_offering(therapy_id: int, now: datetime | None = None) -> int:

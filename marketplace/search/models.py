@@ -1,7 +1,7 @@
 """The search index: one document per approved listing, denormalised for filtering."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -38,6 +38,17 @@ def therapy_bit(therapy_id: int) -> int:
     return 1 << therapy_id if therapy_id < MASKED_THERAPY_IDS else 0
 
 
+# Bookable days as bits, relative to the local date the document was written (its base): bit i
+# is base + i. Bits 0 and 1 are never set (today and tomorrow somewhere), and 63 bits fit.
+BITMAP_FIRST_OFFSET, BITMAP_DAYS = 2, 63
+DAY_ZERO = date(2000, 1, 1)
+
+
+def day_number(day: date) -> int:
+    """A date as a plain integer, so SQL on every backend can subtract two of them."""
+    return (day - DAY_ZERO).days
+
+
 class SearchDocument(db.Model):
     """A listing as search filters, counts and sorts it: narrow, one row per listing.
 
@@ -61,6 +72,10 @@ class SearchDocument(db.Model):
     next_available_at: so.Mapped[datetime | None] = so.mapped_column(index=True)
     # `next_available_at` less the minimum notice: until then it is still the next slot.
     next_bookable_until: so.Mapped[datetime | None]
+    # `available_on` without service filters: see BITMAP_*; trusted until `bookable_days_until`.
+    bookable_days_base: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    bookable_days: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0, server_default="0")
+    bookable_days_until: so.Mapped[datetime | None]
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utc_now, onupdate=utc_now)
 
 

@@ -22,9 +22,12 @@ from marketplace.extensions import db
 from marketplace.practitioners.models import Gender, Location, Practitioner, Service
 from marketplace.search.geo import EARTH_RADIUS_KM, bounding_box, haversine_km
 from marketplace.search.models import (
+    BITMAP_DAYS,
+    BITMAP_FIRST_OFFSET,
     MASKED_THERAPY_IDS,
     SearchDocument,
     SearchText,
+    day_number,
     therapy_bit,
 )
 from marketplace.search.text import terms
@@ -189,6 +192,33 @@ def _bookable_days(columns: list, service_conditions: list | None, now: datetime
     )
 
 
+def _available_on(day: date, service_conditions: list | None, now: datetime):
+    """A bookable slot of a matching service on the listing's local `day`.
+
+    Without service filters, and for a day that is not today anywhere, the document's bitmap
+    answers while it is trusted; otherwise one probe of the summary per candidate.
+    """
+    probe = (
+        _bookable_days([sa.literal(1)], service_conditions, now)
+        .where(
+            AvailabilityDay.practitioner_id == doc.practitioner_id,
+            AvailabilityDay.day == day,
+        )
+        .exists()
+    )
+    if service_conditions is not None or day < now.date() + timedelta(days=BITMAP_FIRST_OFFSET):
+        return probe
+    offset = sa.literal(day_number(day)) - doc.bookable_days_base
+    trusted = sa.and_(
+        doc.bookable_days_until.is_not(None),
+        doc.bookable_days_until >= now,
+        offset >= BITMAP_FIRST_OFFSET,
+        offset < BITMAP_DAYS,
+    )
+    bit = doc.bookable_days.op(">>")(offset).op("&")(sa.literal(1, sa.BigInteger)) == 1
+    return sa.or_(sa.and_(trusted, bit), sa.and_(sa.not_(trusted), probe))
+
+
 def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
     """One page of approved listings matching every filter, with totals and facets.
 
@@ -230,12 +260,9 @@ def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
     filtered_services = therapy_ids is not None or query.price_max is not None
     if query.available_on is not None:
         candidates = candidates.where(
-            _bookable_days([sa.literal(1)], service_conditions if filtered_services else None, now)
-            .where(
-                AvailabilityDay.practitioner_id == doc.practitioner_id,
-                AvailabilityDay.day == query.available_on,
+            _available_on(
+                query.available_on, service_conditions if filtered_services else None, now
             )
-            .exists()
         )
     distance = None
     if query.located:
