@@ -19,6 +19,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
+	$(FLASK) refresh-availability
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(STAMP)

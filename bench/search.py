@@ -12,18 +12,21 @@ is as of the seeding), was made by another version of this script or on another 
 Seeding is deterministic (`--seed`): 10 Australian cities, listings spread over real suburbs,
 three services of real therapies each, one of eight weekly schedules with its own booking
 settings, 1% of listings with a few confirmed bookings. Rows are bulk-loaded (COPY on
-PostgreSQL) with the values the services would write. The search index is exactly what
+PostgreSQL) with the values the services would write. The search documents are exactly what
 `reindex_listing` writes: the real function runs for every listing with bookings and for one
 representative of each group of listings whose summary must be identical (same zone, schedule,
-settings and service durations, no bookings) or whose therapy set is the same; the others get
-copies of their representative's summary rows and tag terms, and their own name, headline and
-bio terms. A sample of copied listings is then re-indexed for real and compared.
+settings and service durations, no bookings); the others get copies of their representative's
+summary rows and their own fields, committed as one search change. A sample of copied
+listings is then re-indexed for real and compared.
 
-Measured (after an unmeasured warm-up): 300 searches through the Flask test client, and the
-same page query replayed in raw SQL on a plain DBAPI connection. One JSON object is printed:
-`practitioners`, `p50_ms`, `p95_ms`, `p95_available_on_ms`, `p95_text_ms`, `sql_p50_ms` (the
-main page query alone) and more context (`sql_request_p50_ms`: every statement the request ran,
-replayed raw). `--explain` prints EXPLAIN ANALYZE of representative searches to stderr.
+Measured, after the first search (which loads the worker's in-memory index; its time is
+`first_search_s`) and an unmeasured warm-up: 300 searches through the Flask test client, the
+same searches as direct calls of the search service (`service_p50_ms`: no HTTP, routing,
+argument parsing or serialisation), and every SQL statement each search ran, replayed raw on
+a plain DBAPI connection (`sql_p50_ms`: their sum per search). One JSON object is printed:
+`practitioners`, `p50_ms`, `p95_ms`, `p95_available_on_ms`, `p95_text_ms`, `sql_p50_ms`,
+`service_p50_ms` and their ratios. `--explain` prints EXPLAIN ANALYZE of the statements of
+representative searches to stderr.
 """
 
 import argparse
@@ -61,9 +64,10 @@ from bench.common import (
 )
 from config import normalise_database_url
 from marketplace.demo import CITIES as DEMO_CITIES
+from marketplace.search.service import search_practitioners
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_VERSION = "4"
+SEED_VERSION = "5"
 # Production runs `refresh-availability --stale-only` every few minutes; an older summary
 # would measure a marketplace whose maintenance job has stopped.
 KEPT_SEED_MAX_AGE = timedelta(minutes=10)
@@ -372,7 +376,9 @@ class Listing:
     rating_average: float | None
     rating_count: int
     location_ids: list[uuid.UUID]
+    places: list[tuple[float, float]]  # (latitude, longitude) of each location, in order
     services: list[tuple[uuid.UUID, int, int]]  # (service id, minutes, cents)
+    offers: list[tuple[int, int, int]]  # (therapy id, cents, minutes) of each service
     booked: bool
 
 
@@ -466,7 +472,9 @@ def generate(n: int, seed: int, now: datetime, therapy_ids: dict[str, int]) -> d
             rating_average=round(min(5.0, max(3.0, rng.gauss(4.6, 0.3))), 2) if rated else None,
             rating_count=min(400, int(rng.paretovariate(1.2) * 3)) if rated else 0,
             location_ids=[],
+            places=[],
             services=[],
+            offers=[],
             booked=index % BOOKED_EVERY == BOOKED_EVERY // 2,
         )
         rows["practitioners"].append(
@@ -524,12 +532,15 @@ def generate(n: int, seed: int, now: datetime, therapy_ids: dict[str, int]) -> d
                     "deleted_at": None,
                 }
             )
+            place = rows["locations"][-1]
+            listing.places.append((place["latitude"], place["longitude"]))
         offered = sorted(rng.sample(range(len(profession.services)), 3))
         for number, option in enumerate(offered):
             therapy, service_name, minutes, cents = profession.services[option]
             price = cents + rng.choice((-1500, -1000, -500, 0, 0, 500, 1000, 1500, 2500))
             service_id = _uuid(rng)
             listing.services.append((service_id, minutes, price))
+            listing.offers.append((therapy_ids[therapy], price, minutes))
             rows["services"].append(
                 {
                     "id": service_id,
@@ -662,30 +673,26 @@ def _bookings(listings: list[Listing], patients: list, now: datetime, rng: rando
 # --- seeding --------------------------------------------------------------------------------
 
 
-def _representatives(listings: list[Listing]) -> tuple[dict, dict, set]:
-    """(summary representative of each listing, tag-terms source per therapy set, to index).
+def _representatives(listings: list[Listing]) -> tuple[dict, set]:
+    """(summary representative of each listing, the listings to index for real).
 
     Listings without bookings that share zone, schedule template (settings included) and
-    service durations have the same summary; listings with the same therapies have the same
-    tag terms. The first of each group is indexed for real, and so is every booked listing.
+    service durations have the same summary. The first of each group is indexed for real, and
+    so is every booked listing.
     """
     summary_rep: dict[tuple, uuid.UUID] = {}
-    tag_rep: dict[frozenset, uuid.UUID] = {}
     to_index: set[uuid.UUID] = set()
     rep_of: dict[uuid.UUID, uuid.UUID] = {}
     for listing in listings:
         if listing.booked:
             to_index.add(listing.id)
-        else:
-            key = (listing.zone, listing.template, listing.durations)
-            if key not in summary_rep:
-                summary_rep[key] = listing.id
-                to_index.add(listing.id)
-            rep_of[listing.id] = summary_rep[key]
-        if listing.therapies not in tag_rep:
-            tag_rep[listing.therapies] = listing.id
+            continue
+        key = (listing.zone, listing.template, listing.durations)
+        if key not in summary_rep:
+            summary_rep[key] = listing.id
             to_index.add(listing.id)
-    return rep_of, tag_rep, to_index
+        rep_of[listing.id] = summary_rep[key]
+    return rep_of, to_index
 
 
 def _reindex(app, ids: list[uuid.UUID], now: datetime) -> None:
@@ -701,41 +708,42 @@ def _reindex(app, ids: list[uuid.UUID], now: datetime) -> None:
         db.session.commit()
 
 
-def _copy_index(app, listings: list[Listing], rep_of, tag_rep, to_index, now) -> None:
-    """Summary rows and documents of the listings not indexed for real, from their reps."""
+# What a document takes from its listing's summary (the representative's, when copied).
+SUMMARY_COLUMNS = (
+    "next_slots",
+    "days_base",
+    "days_any",
+    "days_every",
+    "base_day_any_until",
+    "base_day_every_until",
+    "next_day_any_until",
+    "next_day_every_until",
+    "later_days_until",
+)
+
+
+def _copy_index(app, listings: list[Listing], rep_of, to_index, now) -> None:
+    """Summary rows and documents of the listings not indexed for real, from their reps,
+    committed as one search change (as `sync` numbers a transaction's documents)."""
     from marketplace.availability.models import AvailabilityDay
     from marketplace.extensions import db
-    from marketplace.search.models import SearchDocument, SearchText
+    from marketplace.search.models import SearchChange, SearchDocument, SearchState
 
     copied = [listing for listing in listings if listing.id not in to_index]
     docs = SearchDocument.__table__
-    texts = SearchText.__table__
     days = AvailabilityDay.__table__
     with app.app_context(), db.engine.begin() as conn:
         reps = sorted({rep_of[listing.id] for listing in copied})
-        # Whatever the summary decides (next slot and its deadline...) comes from the rep.
-        rep_documents = {
-            row["practitioner_id"]: dict(row)
-            for row in conn.execute(sa.select(docs).where(docs.c.practitioner_id.in_(reps)))
+        summaries = {
+            row["practitioner_id"]: {name: row[name] for name in SUMMARY_COLUMNS}
+            for row in conn.execute(
+                sa.select(
+                    docs.c.practitioner_id, *(docs.c[name] for name in SUMMARY_COLUMNS)
+                ).where(docs.c.practitioner_id.in_(reps))
+            )
             .mappings()
             .all()
         }
-        # What the therapy set decides (tag terms, therapy bits) comes from the tag rep.
-        tag_reps = list(tag_rep.values())
-        tags_of = dict(
-            conn.execute(
-                sa.select(texts.c.practitioner_id, texts.c.tag_terms).where(
-                    texts.c.practitioner_id.in_(tag_reps)
-                )
-            ).all()
-        )
-        masks_of = dict(
-            conn.execute(
-                sa.select(docs.c.practitioner_id, docs.c.therapy_mask).where(
-                    docs.c.practitioner_id.in_(tag_reps)
-                )
-            ).all()
-        )
         mapping = sa.Table(
             "bench_summary_map",
             sa.MetaData(),
@@ -761,66 +769,63 @@ def _copy_index(app, listings: list[Listing], rep_of, tag_rep, to_index, now) ->
             )
         )
         log(f"copied the summary rows in {time.perf_counter() - started:.1f}s")
-        documents = []
-        text_rows = []
-        for listing in copied:
-            document, text = _own_document(listing, rep_documents[rep_of[listing.id]])
-            tag = tag_rep[listing.therapies]
-            document["therapy_mask"] = masks_of[tag]
-            document["updated_at"] = now
-            text["tag_terms"] = tags_of[tag]
-            documents.append(document)
-            text_rows.append(text)
-        bulk_insert(conn, docs, documents)
-        bulk_insert(conn, texts, text_rows)
-        if conn.dialect.name == "sqlite":
-            fields = ("name_terms", "headline_terms", "tag_terms", "bio_terms")
-            conn.execute(
-                sa.text("INSERT INTO search_fts (practitioner_id, body) VALUES (:id, :body)"),
-                [
-                    {"id": t["practitioner_id"].hex, "body": " ".join(t[f] for f in fields)}
-                    for t in text_rows
-                ],
+        revision = conn.execute(
+            sa.update(SearchState.__table__)
+            .values(revision=SearchState.__table__.c.revision + 1)
+            .returning(SearchState.__table__.c.revision)
+        ).scalar_one()
+        bulk_insert(
+            conn,
+            docs,
+            (
+                _own_document(listing, summaries[rep_of[listing.id]], revision, now)
+                for listing in copied
+            ),
+        )
+        conn.execute(
+            sa.insert(SearchChange.__table__).values(
+                revision=revision, token=uuid.uuid4().hex, committed_at=now
             )
+        )
         conn.execute(sa.text("DROP TABLE bench_summary_map"))
     log(f"copied the index of {len(copied)} listings from {len(reps)} representatives")
 
 
-def _own_document(listing: Listing, template: dict[str, Any]) -> tuple[dict, dict]:
-    """The representative's document with this listing's own fields, and its own texts, as
-    _write_document writes them (tag terms and therapy bits are filled by the caller)."""
+def _own_document(listing: Listing, summary: dict[str, Any], revision: int, now) -> dict:
+    """The document reindex_listing writes for `listing`: its own fields, and what its summary
+    decides from the representative's."""
     from marketplace.search.text import term_string
 
-    document = {
-        **template,
+    return {
+        **summary,
         "practitioner_id": listing.id,
+        "revision": revision,
+        "listed": True,
         "gender": listing.gender,
-        "languages": " ".join(listing.languages),
+        "languages": list(listing.languages),
         "telehealth": listing.telehealth,
         "rating_average": listing.rating_average,
         "rating_count": listing.rating_count,
-        "min_price_cents": min(cents for _id, _minutes, cents in listing.services),
-    }
-    text = {
-        "practitioner_id": listing.id,
+        "offers": [list(offer) for offer in sorted(listing.offers)],
+        "places": [list(place) for place in listing.places],
         "name_terms": term_string(listing.display_name),
         "headline_terms": term_string(listing.headline, listing.profession),
         "bio_terms": term_string(listing.bio),
+        "updated_at": now,
     }
-    return document, text
 
 
 def _index_state(listing_id: uuid.UUID) -> tuple:
-    """A listing's document (all but updated_at), summary rows and FTS body, as stored."""
+    """A listing's document (all but its revision and time) and summary rows, as stored."""
     from marketplace.availability.models import AvailabilityDay
     from marketplace.extensions import db
-    from marketplace.search.models import SearchDocument, SearchText
+    from marketplace.search.models import SearchDocument
 
-    columns = [c for c in SearchDocument.__table__.columns if c.name not in ("updated_at",)]
+    columns = [
+        c for c in SearchDocument.__table__.columns if c.name not in ("revision", "updated_at")
+    ]
     document = db.session.execute(
-        sa.select(*columns, *SearchText.__table__.columns)
-        .join(SearchText, SearchText.practitioner_id == SearchDocument.practitioner_id)
-        .where(SearchDocument.practitioner_id == listing_id)
+        sa.select(*columns).where(SearchDocument.practitioner_id == listing_id)
     ).one_or_none()
     days = db.session.execute(
         sa.select(
@@ -832,13 +837,7 @@ def _index_state(listing_id: uuid.UUID) -> tuple:
         .where(AvailabilityDay.practitioner_id == listing_id)
         .order_by(AvailabilityDay.duration_minutes, AvailabilityDay.day)
     ).all()
-    fts = None
-    if db.session.get_bind().dialect.name == "sqlite":
-        fts = db.session.execute(
-            sa.text("SELECT body FROM search_fts WHERE practitioner_id = :id"),
-            {"id": listing_id.hex},
-        ).all()
-    return tuple(document or ()), tuple(map(tuple, days)), fts
+    return tuple(document or ()), tuple(map(tuple, days))
 
 
 def _verify(app, sample: list[uuid.UUID], now: datetime) -> None:
@@ -913,14 +912,14 @@ def seed(app, n: int, seed_number: int) -> float:
             count = bulk_insert(conn, model.__table__, rows[key])
             log(f"loaded {count} {model.__tablename__} in {time.perf_counter() - phase:.1f}s")
     del rows
-    rep_of, tag_rep, to_index = _representatives(listings)
+    rep_of, to_index = _representatives(listings)
     phase = time.perf_counter()
     _reindex(app, sorted(to_index), now)
     log(
         f"reindex_listing for {len(to_index)} listings (representatives and every booked one)"
         f" in {time.perf_counter() - phase:.1f}s"
     )
-    _copy_index(app, listings, rep_of, tag_rep, to_index, now)
+    _copy_index(app, listings, rep_of, to_index, now)
     copied = [listing.id for listing in listings if listing.id not in to_index]
     _verify(app, copied[:: max(1, len(copied) // VERIFY_SAMPLE)][:VERIFY_SAMPLE], now)
     phase = time.perf_counter()
@@ -1098,10 +1097,6 @@ class Recorder:
             self.statements.append((statement, parameters))
 
 
-def _is_page_query(statement: str) -> bool:
-    return "LIMIT" in statement.upper() and "search_documents" in statement
-
-
 def search(app, recorder: Recorder, client, params: dict) -> tuple[int, float, list, int]:
     """One search through the test client: (status, seconds, statements, total)."""
     path = "/api/v1/practitioners?" + urlencode(params, doseq=True)
@@ -1166,7 +1161,10 @@ def measure(app, url: str, count: int, seed_number: int) -> dict[str, Any]:
     client = app.test_client()
     with app.app_context():
         recorder = Recorder(db.engine)
-    for params in warmup:
+    # The first search loads this worker's index from the documents.
+    _status, first_search, _statements, _total = search(app, recorder, client, warmup[0])
+    log(f"first search (loading the index) took {first_search:.1f}s")
+    for params in warmup[1:]:
         search(app, recorder, client, params)
     results = []
     for number, params in enumerate(queries, 1):
@@ -1174,14 +1172,15 @@ def measure(app, url: str, count: int, seed_number: int) -> dict[str, Any]:
         results.append((params, status, elapsed, statements, total))
         if number % 50 == 0:
             log(f"{number} searches done")
-    log("replaying the statements in raw SQL")
     ok = [r for r in results if r[1] == 200]
+    service = _service_times(app, [r[0] for r in ok])
+    log("replaying the statements in raw SQL")
     raw = RawConnection(url)
     try:
         for _params, _status, _elapsed, statements, _total in ok[:WARMUP_QUERIES]:
             for statement, parameters in statements:
                 raw.run(statement, parameters)
-        page_sql, request_sql = [], []
+        request_sql = []
         by_statement: dict[str, list[float]] = {}
         for number, (_params, _status, _elapsed, statements, _total) in enumerate(ok, 1):
             if number % 50 == 0:
@@ -1189,8 +1188,6 @@ def measure(app, url: str, count: int, seed_number: int) -> dict[str, Any]:
             times = [raw.run(statement, parameters)[0] for statement, parameters in statements]
             for seconds, (statement, _parameters) in zip(times, statements, strict=True):
                 by_statement.setdefault(_statement_kind(statement), []).append(seconds)
-            pages = [t for t, (s, _p) in zip(times, statements, strict=True) if _is_page_query(s)]
-            page_sql.append(pages[0] if pages else 0.0)
             request_sql.append(sum(times))
     finally:
         raw.close()
@@ -1209,17 +1206,39 @@ def measure(app, url: str, count: int, seed_number: int) -> dict[str, Any]:
         "available_on_queries": len(available),
         "p95_text_ms": ms(percentile(text, 95)) if text else None,
         "text_queries": len(text),
-        "sql_p50_ms": ms(percentile(page_sql, 50)),
-        "sql_request_p50_ms": ms(percentile(request_sql, 50)),
+        "sql_p50_ms": ms(percentile(request_sql, 50)),
+        "service_p50_ms": ms(percentile(service, 50)),
+        "service_p95_ms": ms(percentile(service, 95)),
         "statements_per_request_p50": percentile([len(r[3]) for r in ok], 50),
+        "first_search_s": round(first_search, 2),
     }
     result["p50_over_sql_p50"] = round(result["p50_ms"] / max(result["sql_p50_ms"], 1e-6), 2)
+    result["p50_over_service_p50"] = round(
+        result["p50_ms"] / max(result["service_p50_ms"], 1e-6), 2
+    )
     return result
 
 
+def _service_times(app, queries: list[dict]) -> list[float]:
+    """The same searches as calls of the search service: no HTTP, routing, argument parsing or
+    serialisation (the framework's share is what the client's times add to these)."""
+    from marketplace.extensions import db, utc_now
+    from marketplace.search.routes import search_query
+    from marketplace.search.schemas import SearchArgs
+
+    schema = SearchArgs()
+    times = []
+    with app.app_context():
+        for params in queries:
+            query = search_query(schema.load(params))
+            started = time.perf_counter()
+            search_practitioners(query, utc_now())
+            times.append(time.perf_counter() - started)
+            db.session.rollback()
+    return times
+
+
 def _statement_kind(statement: str) -> str:
-    if _is_page_query(statement):
-        return "(page query)"
     return " ".join(statement.split())[:72]
 
 
@@ -1256,6 +1275,7 @@ def _log_breakdown(ok: list) -> None:
 EXPLAINED = {
     "text": {"q": "sciatica"},
     "text, located": {"q": "dry needling", "lat": -37.81, "lng": 144.97, "radius_km": 10},
+    "text, relevance": {"q": "lower back pain", "sort": "relevance", "per_page": 50},
     "located": {"lat": -33.886, "lng": 151.211, "radius_km": 10, "sort": "distance"},
     "available_on": {"lat": -27.47, "lng": 153.02, "radius_km": 25, "available_on": None},
     "soonest": {"therapy": "dry-needling", "sort": "soonest"},
@@ -1282,12 +1302,9 @@ def explain(app, url: str) -> None:
             status, elapsed, statements, total = search(app, recorder, client, params)
             log(f"=== {name}: {json.dumps(params)} -> {status}, {ms(elapsed)} ms, total={total}")
             for number, (statement, parameters) in enumerate(statements, 1):
-                if "search_documents" not in statement and "availability_days" not in statement:
-                    continue
-                role = "page query" if _is_page_query(statement) else "other"
                 plan = raw.explain(statement, parameters)
                 scans = sorted(set(SEQ_SCAN.findall(plan)))
-                log(f"--- statement {number} ({role}); seq scans: {scans or 'none'}")
+                log(f"--- statement {number}; seq scans: {scans or 'none'}")
                 print(statement, file=sys.stderr)
                 print(f"params: {parameters}", file=sys.stderr)
                 print(plan, file=sys.stderr, flush=True)

@@ -1,10 +1,15 @@
 """Flask CLI commands: `flask --app wsgi <command>`."""
 
+from datetime import timedelta
+
 import click
 from flask import Flask
 
 from marketplace.accounts.schemas import PASSWORD_MIN_LENGTH
 from marketplace.extensions import db
+
+# A worker that has not searched for longer than this reloads its whole index.
+CHANGE_LOG_KEPT = timedelta(days=1)
 
 
 def register(app: Flask) -> None:
@@ -45,6 +50,7 @@ def register(app: Flask) -> None:
         from marketplace.extensions import utc_now
         from marketplace.practitioners.models import ListingStatus, Practitioner
         from marketplace.search.index import reindex_listing
+        from marketplace.search.sync import prune_changes
 
         expired = expire_all_lapsed_holds(utc_now())
         db.session.commit()
@@ -66,6 +72,8 @@ def register(app: Flask) -> None:
             for listing_id in listing_ids[start : start + batch_size]:
                 reindex_listing(listing_id, now)
             db.session.commit()
+        prune_changes(keep_after=utc_now() - CHANGE_LOG_KEPT)
+        db.session.commit()
         click.echo(f"Expired {len(expired)} lapsed holds; refreshed {len(listing_ids)} listings.")
 
     @app.cli.command("seed-demo")

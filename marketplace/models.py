@@ -13,7 +13,7 @@ from marketplace.bookings.models import Booking
 from marketplace.catalog.models import Condition, TherapyType
 from marketplace.payments.models import PaymentEvent
 from marketplace.practitioners.models import Location, Practitioner, Service
-from marketplace.search.models import SearchDocument, SearchText
+from marketplace.search.models import SearchChange, SearchDocument, SearchState
 
 __all__ = [
     "ApiToken",
@@ -27,8 +27,9 @@ __all__ = [
     "OverrideWindow",
     "PaymentEvent",
     "Practitioner",
+    "SearchChange",
     "SearchDocument",
-    "SearchText",
+    "SearchState",
     "Service",
     "TherapyType",
     "TimeOff",

@@ -12,7 +12,6 @@ from marketplace.catalog.models import Condition, TherapyType, condition_therapi
 from marketplace.errors import Conflict, NotFound
 from marketplace.extensions import db
 from marketplace.practitioners.models import ListingStatus, Practitioner, Service
-from marketplace.search.index import reindex_listings_offering
 
 
 def _offering(*group_by: sa.ColumnElement) -> sa.Select:
@@ -116,8 +115,8 @@ def update_therapy(therapy: TherapyType, data: Mapping[str, Any], actor: User) -
     """Rename, describe, retire (`active: false`) or restore a therapy type.
 
     A retired therapy takes no new services and leaves the taxonomy and search filters;
-    services already offered under it stay bookable. Listings offering it are re-indexed, so
-    search text follows a rename at once.
+    services already offered under it stay bookable. Search reads therapy names when it
+    runs, so its text follows a rename at once.
     """
     before = _therapy_state(therapy)
     for field, value in data.items():
@@ -134,7 +133,6 @@ def update_therapy(therapy: TherapyType, data: Mapping[str, Any], actor: User) -
         before=before,
         after=_therapy_state(therapy),
     )
-    reindex_listings_offering(therapy.id)
     return therapy
 
 

@@ -189,8 +189,6 @@ class Location(db.Model):
     __table_args__ = (
         sa.CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude"),
         sa.CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude"),
-        # The distance search's bounding-box pre-filter.
-        sa.Index("ix_locations_coordinates", "latitude", "longitude"),
     )
 
 

@@ -185,6 +185,7 @@ def create_location(listing: Practitioner, data: Mapping[str, Any]) -> Location:
     location = Location(practitioner_id=listing.id, **data)
     db.session.add(location)
     db.session.flush()
+    reindex_listing(listing.id)
     return location
 
 
@@ -192,6 +193,7 @@ def update_location(location: Location, data: Mapping[str, Any]) -> Location:
     for field, value in data.items():
         setattr(location, field, value)
     db.session.flush()
+    reindex_listing(location.practitioner_id)
     return location
 
 

@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 EARTH_RADIUS_KM = 6371.0088
 
 
@@ -36,3 +38,12 @@ def bounding_box(
     if high > 180:
         return (min_lat, max_lat), [(low, 180.0), (-180.0, high - 360)]
     return (min_lat, max_lat), [(low, high)]
+
+
+def haversine_km_array(lat: float, lng: float, lats: np.ndarray, lngs: np.ndarray) -> np.ndarray:
+    """haversine_km from one point to many, as arrays."""
+    phi1, phi2 = math.radians(lat), np.radians(lats)
+    d_phi = phi2 - phi1
+    d_lambda = np.radians(lngs - lng)
+    a = np.sin(d_phi / 2) ** 2 + math.cos(phi1) * np.cos(phi2) * np.sin(d_lambda / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))

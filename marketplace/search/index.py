@@ -1,9 +1,10 @@
-"""Keeping the search index and the availability summary in step with the listings.
+"""Keeping the search documents and the availability summary in step with the listings.
 
 `reindex_listing` runs in the same transaction as whatever changed a listing's availability
-or searchable text, under the practitioner's lock, so the summary never lags a committed
-change (except for time passing: holds lapsing and days rolling over, which the
-`refresh-availability` command catches up on).
+or searchable text, under the practitioner's lock, so neither lags a committed change (except
+for time passing: holds lapsing and days rolling over, which the `refresh-availability`
+command catches up on). The documents it writes are numbered when the transaction commits
+(see `sync`), which is how every worker's in-memory index learns of them.
 """
 
 import uuid
@@ -16,18 +17,12 @@ import sqlalchemy as sa
 from marketplace.availability import loading as availability
 from marketplace.availability.models import AvailabilityDay
 from marketplace.availability.slots import Slot, compute_slots
-from marketplace.catalog.models import Condition, TherapyType, condition_therapies
 from marketplace.extensions import db, utc_now
 from marketplace.practitioners.locking import lock_practitioner
-from marketplace.practitioners.models import ListingStatus, Practitioner, Service
-from marketplace.search.models import (
-    BITMAP_DAYS,
-    BITMAP_FIRST_OFFSET,
-    SearchDocument,
-    SearchText,
-    day_number,
-    therapy_bit,
-)
+from marketplace.practitioners.models import ListingStatus, Location, Practitioner, Service
+from marketplace.search.engine import DAY_BITS
+from marketplace.search.models import SearchDocument, day_number
+from marketplace.search.sync import changed_documents, microseconds
 from marketplace.search.text import term_string
 
 
@@ -59,26 +54,12 @@ def _minutes(start: datetime, end: datetime) -> int:
     return max(0, int((end - start).total_seconds() // 60))
 
 
-def _active_durations(listing_id: uuid.UUID) -> list[int]:
-    return sorted(
-        db.session.scalars(
-            sa.select(Service.duration_minutes)
-            .where(
-                Service.practitioner_id == listing_id,
-                Service.active,
-                Service.deleted_at.is_(None),
-            )
-            .distinct()
-        )
-    )
-
-
-def refresh_summary(listing: Practitioner, now: datetime) -> list[dict]:
-    """Rewrite the listing's per-day summary over its horizon; returns the rows written."""
+def refresh_summary(listing: Practitioner, durations: list[int], now: datetime) -> list[dict]:
+    """Rewrite the listing's per-day summary over its horizon for its active services'
+    `durations`; returns the rows written."""
     db.session.execute(
         sa.delete(AvailabilityDay).where(AvailabilityDay.practitioner_id == listing.id)
     )
-    durations = _active_durations(listing.id)
     if listing.status is not ListingStatus.APPROVED or not durations or not listing.timezone:
         return []
     zone = availability.zone_of(listing)
@@ -120,107 +101,113 @@ def refresh_summary(listing: Practitioner, now: datetime) -> list[dict]:
     return rows
 
 
-def _tag_text(listing_id: uuid.UUID) -> str:
-    """Names of the therapies offered, and names and synonyms of the conditions they treat."""
-    therapy_ids = sa.select(Service.therapy_type_id).where(
-        Service.practitioner_id == listing_id, Service.active, Service.deleted_at.is_(None)
-    )
-    therapy_names = db.session.scalars(
-        sa.select(TherapyType.name).where(TherapyType.id.in_(therapy_ids), TherapyType.active)
-    ).all()
-    condition_ids = sa.select(condition_therapies.c.condition_id).where(
-        condition_therapies.c.therapy_type_id.in_(therapy_ids)
-    )
-    conditions = db.session.execute(
-        sa.select(Condition.name, Condition.synonyms)
-        .where(Condition.id.in_(condition_ids))
-        .order_by(Condition.id)
-    ).all()
-    parts = list(therapy_names)
-    for name, synonyms in conditions:
-        parts.append(name)
-        parts.extend(synonyms or [])
-    return " ".join(parts)
-
-
-def _upsert(model, listing_id: uuid.UUID, values: dict) -> None:
-    row = db.session.get(model, listing_id)
-    if row is None:
-        db.session.add(model(practitioner_id=listing_id, **values))
-    else:
-        for field, value in values.items():
-            setattr(row, field, value)
-
-
-def bookable_days_bitmap(days: list[dict], today: date) -> tuple[int, datetime | None]:
-    """Bits of the days from `today` + BITMAP_FIRST_OFFSET on that have a bookable slot, and
-    until when that stays true (the earliest of those days' last deadlines).
-
-    Today and tomorrow are left out: in some zone they are today, whose slots pass by the hour.
-    """
-    bits, valid_until = 0, None
-    for row in days:
+def bookable_days(rows: list[dict], today: date, durations: list[int]) -> dict:
+    """The document's days columns from the summary rows of every duration (see
+    SearchDocument): bits counted from `today`, and until when they hold."""
+    by_offset: dict[int, list[dict]] = {}
+    for row in rows:
         offset = (row["day"] - today).days
-        if BITMAP_FIRST_OFFSET <= offset < BITMAP_DAYS:
-            bits |= 1 << offset
-            deadline = row["last_bookable_until"]
-            valid_until = deadline if valid_until is None else min(valid_until, deadline)
-    return bits, valid_until
+        if 0 <= offset < DAY_BITS:
+            by_offset.setdefault(offset, []).append(row)
+    columns: dict = {
+        "days_base": day_number(today),
+        "base_day_any_until": None,
+        "base_day_every_until": None,
+        "next_day_any_until": None,
+        "next_day_every_until": None,
+        "later_days_until": None,
+    }
+    any_bits = every_bits = 0
+    for offset, day_rows in by_offset.items():
+        deadlines = [row["last_bookable_until"] for row in day_rows]
+        every = {row["duration_minutes"] for row in day_rows} == set(durations)
+        any_bits |= 1 << offset
+        if every:
+            every_bits |= 1 << offset
+        if offset < 2:
+            prefix = "base_day" if offset == 0 else "next_day"
+            columns[f"{prefix}_any_until"] = max(deadlines)
+            columns[f"{prefix}_every_until"] = min(deadlines) if every else None
+        else:
+            earliest = columns["later_days_until"]
+            columns["later_days_until"] = min(deadlines + ([earliest] if earliest else []))
+    columns["days_any"] = format(any_bits, "x")
+    columns["days_every"] = format(every_bits, "x")
+    return columns
+
+
+def next_slots(rows: list[dict]) -> list[list[int]]:
+    """[minutes, first free slot, bookable until] of each duration in the summary rows."""
+    first: dict[int, dict] = {}
+    for row in rows:
+        earliest = first.get(row["duration_minutes"])
+        if earliest is None or row["first_slot_at"] < earliest["first_slot_at"]:
+            first[row["duration_minutes"]] = row
+    return [
+        [minutes, microseconds(row["first_slot_at"]), microseconds(row["first_bookable_until"])]
+        for minutes, row in sorted(first.items())
+    ]
 
 
 def _write_document(
-    listing: Practitioner, offered: list[tuple[int, int]], days: list[dict], today: date
+    listing: Practitioner, services: list, days: list[dict], durations: list[int], today: date
 ) -> None:
-    """`offered`: (therapy id, price) of each active service; `days`: the summary's rows."""
-    mask = 0
-    for therapy_id, _price in offered:
-        mask |= therapy_bit(therapy_id)
-    first_day = min(days, key=lambda row: row["first_slot_at"], default=None)
-    bookable_days, bookable_days_until = bookable_days_bitmap(days, today)
+    """`services`: (therapy id, price, minutes) of each active service; `days`: the summary's
+    rows for those `durations`."""
+    places = db.session.execute(
+        sa.select(Location.latitude, Location.longitude)
+        .where(Location.practitioner_id == listing.id, Location.deleted_at.is_(None))
+        .order_by(Location.created_at, Location.id)
+    ).all()
     _upsert(
-        SearchDocument,
         listing.id,
         {
+            "listed": True,
             "gender": listing.gender.value,
-            "languages": " ".join(listing.languages or []),
+            "languages": list(listing.languages or []),
             "telehealth": listing.telehealth,
-            "therapy_mask": mask,
             "rating_average": listing.rating_average,
             "rating_count": listing.rating_count,
-            "min_price_cents": min(price for _therapy_id, price in offered),
-            "next_available_at": first_day["first_slot_at"] if first_day else None,
-            "next_bookable_until": first_day["first_bookable_until"] if first_day else None,
-            "bookable_days_base": day_number(today),
-            "bookable_days": bookable_days,
-            "bookable_days_until": bookable_days_until,
-            "updated_at": utc_now(),
+            "offers": [list(service) for service in services],
+            "next_slots": next_slots(days),
+            "places": [[latitude, longitude] for latitude, longitude in places],
+            "name_terms": term_string(listing.display_name),
+            "headline_terms": term_string(listing.headline, listing.profession),
+            "bio_terms": term_string(listing.bio),
+            **bookable_days(days, today, durations),
         },
     )
-    texts = {
-        "name_terms": term_string(listing.display_name),
-        "headline_terms": term_string(listing.headline, listing.profession),
-        "tag_terms": term_string(_tag_text(listing.id)),
-        "bio_terms": term_string(listing.bio),
-    }
-    _upsert(SearchText, listing.id, texts)
+
+
+def _upsert(listing_id: uuid.UUID, values: dict) -> None:
+    document = db.session.get(SearchDocument, listing_id)
+    if document is None:
+        document = SearchDocument(practitioner_id=listing_id)
+        db.session.add(document)
+    for name, value in values.items():
+        setattr(document, name, value)
+    document.updated_at = utc_now()
     db.session.flush()
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(
-            sa.text("DELETE FROM search_fts WHERE practitioner_id = :id"), {"id": listing.id.hex}
-        )
-        db.session.execute(
-            sa.text("INSERT INTO search_fts (practitioner_id, body) VALUES (:id, :body)"),
-            {"id": listing.id.hex, "body": " ".join(texts.values())},
-        )
+    changed_documents(db.session).add(listing_id)
 
 
-def _drop_document(listing_id: uuid.UUID) -> None:
-    for model in (SearchDocument, SearchText):
-        db.session.execute(sa.delete(model).where(model.practitioner_id == listing_id))
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(
-            sa.text("DELETE FROM search_fts WHERE practitioner_id = :id"), {"id": listing_id.hex}
-        )
+def _unlist(listing_id: uuid.UUID) -> None:
+    """Out of search: the row stays, unlisted, so every worker's copy drops the listing."""
+    if db.session.get(SearchDocument, listing_id) is None:
+        return
+    _upsert(
+        listing_id,
+        {
+            "listed": False,
+            "offers": [],
+            "next_slots": [],
+            "places": [],
+            "name_terms": "",
+            "headline_terms": "",
+            "bio_terms": "",
+            **bookable_days([], date(2000, 1, 1), []),
+        },
+    )
 
 
 def reindex_listing(listing_id: uuid.UUID, now: datetime | None = None) -> None:
@@ -231,26 +218,18 @@ def reindex_listing(listing_id: uuid.UUID, now: datetime | None = None) -> None:
     listing = db.session.get(Practitioner, listing_id)
     # Under the lock, read what concurrent transactions committed before it was granted.
     db.session.refresh(listing)
-    offered = db.session.execute(
-        sa.select(Service.therapy_type_id, Service.price_cents).where(
-            Service.practitioner_id == listing_id, Service.active, Service.deleted_at.is_(None)
-        )
+    services = db.session.execute(
+        sa.select(Service.therapy_type_id, Service.price_cents, Service.duration_minutes)
+        .where(Service.practitioner_id == listing_id, Service.active, Service.deleted_at.is_(None))
+        .order_by(Service.therapy_type_id, Service.price_cents, Service.duration_minutes)
     ).all()
-    if listing.status is not ListingStatus.APPROVED or not offered:
+    if listing.status is not ListingStatus.APPROVED or not services:
         db.session.execute(
             sa.delete(AvailabilityDay).where(AvailabilityDay.practitioner_id == listing_id)
         )
-        _drop_document(listing_id)
+        _unlist(listing_id)
         return
     today = now.astimezone(availability.zone_of(listing)).date()
-    _write_document(listing, offered, refresh_summary(listing, now), today)
-
-
-def reindex_listings_offering(therapy_id: int, now: datetime | None = None) -> int:
-    """After a therapy is renamed or retired: every listing offering it."""
-    listing_ids = db.session.scalars(
-        sa.select(Service.practitioner_id).where(Service.therapy_type_id == therapy_id).distinct()
-    ).all()
-    for listing_id in listing_ids:
-        reindex_listing(listing_id, now)
-    return len(listing_ids)
+    durations = sorted({minutes for _therapy_id, _price, minutes in services})
+    days = refresh_summary(listing, durations, now)
+    _write_document(listing, services, days, durations, today)

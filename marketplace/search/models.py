@@ -1,4 +1,10 @@
-"""The search index: one document per approved listing, denormalised for filtering."""
+"""The search index as stored: one document per listing, and the log that orders their changes.
+
+A document holds everything search filters, counts and sorts a listing by, denormalised by
+`index.reindex_listing` in the same transaction as whatever changed it. Each worker keeps the
+documents in memory (see `engine`) and catches up with the committed changes before every
+search, by revision (see `sync`).
+"""
 
 import uuid
 from datetime import date, datetime
@@ -8,90 +14,80 @@ import sqlalchemy.orm as so
 
 from marketplace.extensions import db, utc_now
 
-# Kept in the database by migrations but not mapped: PostgreSQL's generated tsvector column,
-# SQLite's FTS5 table (and the shadow tables FTS5 creates). Alembic must not try to drop them.
-UNMAPPED_SCHEMA = frozenset(
-    {
-        "search_vector",
-        "search_fts",
-        "search_fts_data",
-        "search_fts_idx",
-        "search_fts_content",
-        "search_fts_docsize",
-        "search_fts_config",
-        "ix_search_texts_vector",
-    }
-)
-
-
-def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    """Alembic hook: leave the unmapped full-text machinery alone."""
-    return not (reflected and compare_to is None and name in UNMAPPED_SCHEMA)
-
-
-# Therapy ids below this have a bit in `SearchDocument.therapy_mask`; the taxonomy has about
-# twenty, so the mask covers any foreseeable one (larger ids fall back to joining services).
-MASKED_THERAPY_IDS = 63
-
-
-def therapy_bit(therapy_id: int) -> int:
-    return 1 << therapy_id if therapy_id < MASKED_THERAPY_IDS else 0
-
-
-# Bookable days as bits, relative to the local date the document was written (its base): bit i
-# is base + i. Bits 0 and 1 are never set (today and tomorrow somewhere), and 63 bits fit.
-BITMAP_FIRST_OFFSET, BITMAP_DAYS = 2, 63
 DAY_ZERO = date(2000, 1, 1)
 
 
 def day_number(day: date) -> int:
-    """A date as a plain integer, so SQL on every backend can subtract two of them."""
+    """A date as a plain integer, so that bookable days can be bits of one number."""
     return (day - DAY_ZERO).days
 
 
 class SearchDocument(db.Model):
-    """A listing as search filters, counts and sorts it: narrow, one row per listing.
-
-    Only approved listings with at least one active service have a document.
-    """
+    """A listing as search sees it. A listing that leaves search keeps its row, unlisted, so
+    that every worker's copy learns it is gone."""
 
     __tablename__ = "search_documents"
 
     practitioner_id: so.Mapped[uuid.UUID] = so.mapped_column(
         sa.ForeignKey("practitioners.id", ondelete="CASCADE"), primary_key=True
     )
-    gender: so.Mapped[str] = so.mapped_column(sa.String(20))
-    languages: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
-    telehealth: so.Mapped[bool]
-    # One bit per therapy offered by an active service (see therapy_bit).
-    therapy_mask: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0, server_default="0")
+    # The search change that last wrote this row (see SearchChange).
+    revision: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0, index=True)
+    # Approved, with at least one active service: the only listings search returns.
+    listed: so.Mapped[bool] = so.mapped_column(default=False)
+    gender: so.Mapped[str] = so.mapped_column(sa.String(20), default="")
+    languages: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    telehealth: so.Mapped[bool] = so.mapped_column(default=False)
     rating_average: so.Mapped[float | None]
     rating_count: so.Mapped[int] = so.mapped_column(default=0)
-    # Over every active service; queries filtering services compute their own.
-    min_price_cents: so.Mapped[int | None] = so.mapped_column(sa.BigInteger, index=True)
-    next_available_at: so.Mapped[datetime | None] = so.mapped_column(index=True)
-    # `next_available_at` less the minimum notice: until then it is still the next slot.
-    next_bookable_until: so.Mapped[datetime | None]
-    # `available_on` without service filters: see BITMAP_*; trusted until `bookable_days_until`.
-    bookable_days_base: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
-    bookable_days: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0, server_default="0")
-    bookable_days_until: so.Mapped[datetime | None]
+    # [therapy id, price in cents, minutes] of each active service.
+    offers: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
+    # [minutes, first free slot, until when it can be booked] of each active duration with a
+    # free slot in the horizon (instants in microseconds since 1970), from the summary.
+    next_slots: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
+    # [latitude, longitude] of each active location.
+    places: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
+    # Normalised words (search.text.terms) of the name, the headline and profession, the bio.
+    name_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    headline_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    bio_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+
+    # From the availability summary: the local days with a bookable slot, as bits (in
+    # hexadecimal) counted from `days_base` (the listing's local date when written), of any
+    # service, and of every service's duration.
+    days_base: so.Mapped[int] = so.mapped_column(default=0)
+    days_any: so.Mapped[str] = so.mapped_column(sa.Text, default="0")
+    days_every: so.Mapped[str] = so.mapped_column(sa.Text, default="0")
+    # The bits of days_base and the day after stay true until the last slot of that day can no
+    # longer be booked: until these instants (of any service; of the service that stops first).
+    base_day_any_until: so.Mapped[datetime | None]
+    base_day_every_until: so.Mapped[datetime | None]
+    next_day_any_until: so.Mapped[datetime | None]
+    next_day_every_until: so.Mapped[datetime | None]
+    # The later bits stay true until the first of those days' last slots can no longer be
+    # booked; past that instant search asks the summary itself.
+    later_days_until: so.Mapped[datetime | None]
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utc_now, onupdate=utc_now)
 
 
-class SearchText(db.Model):
-    """A listing's searchable words: normalised terms per field (see search.text.terms).
+class SearchChange(db.Model):
+    """One committed transaction that changed documents: revisions grow in commit order.
 
-    Kept apart from SearchDocument so that scans for counts and facets stay narrow. PostgreSQL
-    adds a generated, weighted tsvector with a GIN index; SQLite keeps an FTS5 table.
+    The token tells a worker whether the revision it last read is still the one committed (a
+    transaction it saw may have been rolled back, and its number reused).
     """
 
-    __tablename__ = "search_texts"
+    __tablename__ = "search_changes"
 
-    practitioner_id: so.Mapped[uuid.UUID] = so.mapped_column(
-        sa.ForeignKey("practitioners.id", ondelete="CASCADE"), primary_key=True
-    )
-    name_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
-    headline_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
-    tag_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
-    bio_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    revision: so.Mapped[int] = so.mapped_column(sa.BigInteger, primary_key=True)
+    token: so.Mapped[str] = so.mapped_column(sa.String(32))
+    committed_at: so.Mapped[datetime] = so.mapped_column(default=utc_now)
+
+
+class SearchState(db.Model):
+    """A single row whose lock hands out revisions in commit order."""
+
+    __tablename__ = "search_state"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    revision: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)

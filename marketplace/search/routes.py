@@ -7,11 +7,9 @@ from marketplace.search.service import SearchQuery, search_practitioners
 bp = Blueprint("search", __name__, url_prefix="/api/v1", description="Find a practitioner")
 
 
-@bp.route("/practitioners")
-@bp.arguments(SearchArgs, location="query")
-@bp.response(200, SearchResultSchema)
-def search(args):
-    query = SearchQuery(
+def search_query(args: dict) -> SearchQuery:
+    """The search that loaded SearchArgs ask for."""
+    return SearchQuery(
         therapies=args["therapy"],
         condition=args.get("condition"),
         q=args.get("q"),
@@ -27,4 +25,10 @@ def search(args):
         page=args["page"],
         per_page=args["per_page"],
     )
-    return search_practitioners(query, utc_now())
+
+
+@bp.route("/practitioners")
+@bp.arguments(SearchArgs, location="query")
+@bp.response(200, SearchResultSchema)
+def search(args):
+    return search_practitioners(search_query(args), utc_now())
