@@ -411,6 +411,12 @@ class SearchIndex:
             self._languages[language] = found
         return found
 
+    def _offer_row_of(self, therapy_ids: Iterable[int]) -> np.ndarray:
+        """Per offer row, whether it is of one of `therapy_ids`."""
+        wanted = np.zeros(len(self._therapy_row), np.bool_)
+        wanted[[self._therapy_row[t] for t in therapy_ids if t in self._therapy_row]] = True
+        return wanted[self._offer_row]
+
     def _offering(self, therapy_ids: Iterable[int]) -> np.ndarray:
         rows = [self._therapy_row[t] for t in therapy_ids if t in self._therapy_row]
         if not rows:
@@ -428,7 +434,7 @@ class SearchIndex:
         if criteria.filters_services:
             offers = np.ones(len(self._offer_doc), np.bool_)
             if criteria.therapies is not None:
-                offers &= np.isin(self._offer_therapy, list(criteria.therapies))
+                offers &= self._offer_row_of(criteria.therapies)
             if criteria.price_max is not None:
                 offers &= self._offer_price <= criteria.price_max
             found &= self._by_listing(offers, np.logical_or, False)
@@ -626,15 +632,19 @@ class SearchIndex:
     ) -> tuple[dict[uuid.UUID, int | None], list[uuid.UUID]]:
         """The next free slot of a matching service of each of `ids`, and the ids for which
         only the summary can tell (see _next_slots)."""
-        first, unsure = self._next_slots(matches, now, {})
         slots, unknown = {}, []
         for listing_id in ids:
             ordinal = self._ordinal[listing_id]
-            if unsure[ordinal]:
+            rows = slice(self._offer_start[ordinal], self._offer_end[ordinal])
+            chosen = np.ones(rows.stop - rows.start, np.bool_)
+            if matches.offers is not None:
+                chosen = matches.offers[rows]
+            at, until = self._offer_next_at[rows][chosen], self._offer_next_until[rows][chosen]
+            first = int(at[until >= now].min(initial=MICROSECOND_MAX))
+            if int(at[until < now].min(initial=MICROSECOND_MAX)) < first:
                 unknown.append(listing_id)
             else:
-                at = int(first[ordinal])
-                slots[listing_id] = None if at == MICROSECOND_MAX else at
+                slots[listing_id] = None if first == MICROSECOND_MAX else first
         return slots, unknown
 
     def distance_of(self, matches: Matches, listing_id: uuid.UUID) -> float | None:

@@ -23,7 +23,7 @@ from marketplace.search.engine import SORTS, Criteria, Matches, Near, SearchInde
 from marketplace.search.geo import haversine_km
 from marketplace.search.models import day_number
 from marketplace.search.sync import instant, microseconds, synced_index
-from marketplace.search.text import terms
+from marketplace.search.text import known_terms, terms
 
 __all__ = ["SORTS", "SearchQuery", "search_practitioners"]
 
@@ -93,9 +93,9 @@ def _text_terms(q: str | None) -> tuple[Term, ...]:
     for therapy_id, name in db.session.execute(
         sa.select(TherapyType.id, TherapyType.name).where(TherapyType.active)
     ):
-        named.setdefault(therapy_id, set()).update(terms(name))
+        named.setdefault(therapy_id, set()).update(known_terms(name))
     condition_words = {
-        condition_id: set(terms(" ".join([name, *(synonyms or [])])))
+        condition_id: known_terms(" ".join([name, *(synonyms or [])]))
         for condition_id, name, synonyms in db.session.execute(
             sa.select(Condition.id, Condition.name, Condition.synonyms)
         )

@@ -62,6 +62,12 @@ def terms(text: str | None) -> list[str]:
     return [_stem(word) for word in words if word not in STOPWORDS]
 
 
+@lru_cache(maxsize=4096)
+def known_terms(text: str) -> frozenset[str]:
+    """The terms of a text that recurs (a therapy's or condition's name), remembered."""
+    return frozenset(terms(text))
+
+
 def term_string(*texts: str | None) -> str:
     """A document field: the unique terms of the texts, space separated."""
     seen: dict[str, None] = {}
