@@ -727,7 +727,8 @@ def _copy_index(app, listings: list[Listing], rep_of, to_index, now) -> None:
     committed as one search change (as `sync` numbers a transaction's documents)."""
     from marketplace.availability.models import AvailabilityDay
     from marketplace.extensions import db
-    from marketplace.search.models import SearchChange, SearchDocument, SearchState
+    from marketplace.search.models import SearchDocument
+    from marketplace.search.sync import take_revision
 
     copied = [listing for listing in listings if listing.id not in to_index]
     docs = SearchDocument.__table__
@@ -769,11 +770,7 @@ def _copy_index(app, listings: list[Listing], rep_of, to_index, now) -> None:
             )
         )
         log(f"copied the summary rows in {time.perf_counter() - started:.1f}s")
-        revision = conn.execute(
-            sa.update(SearchState.__table__)
-            .values(revision=SearchState.__table__.c.revision + 1)
-            .returning(SearchState.__table__.c.revision)
-        ).scalar_one()
+        revision = take_revision(conn)
         bulk_insert(
             conn,
             docs,
@@ -781,11 +778,6 @@ def _copy_index(app, listings: list[Listing], rep_of, to_index, now) -> None:
                 _own_document(listing, summaries[rep_of[listing.id]], revision, now)
                 for listing in copied
             ),
-        )
-        conn.execute(
-            sa.insert(SearchChange.__table__).values(
-                revision=revision, token=uuid.uuid4().hex, committed_at=now
-            )
         )
         conn.execute(sa.text("DROP TABLE bench_summary_map"))
     log(f"copied the index of {len(copied)} listings from {len(reps)} representatives")

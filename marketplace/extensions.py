@@ -125,5 +125,6 @@ def _run_after_commit(session: so.Session) -> None:
 
 @sa.event.listens_for(so.Session, "after_soft_rollback")
 def _drop_after_commit(session: so.Session, previous_transaction: so.SessionTransaction) -> None:
-    if not previous_transaction.nested:
+    # Not a savepoint's rollback, nor a failed flush's inside one: the transaction goes on.
+    if previous_transaction.parent is None:
         session.info.pop("after_commit", None)

@@ -1,11 +1,14 @@
-"""The error contract, health, OpenAPI, rate limits and the migrations."""
+"""The error contract, health, OpenAPI, rate limits, the migrations and transactions."""
+
+import contextlib
 
 import alembic.autogenerate
 import pytest
+import sqlalchemy as sa
 from alembic.migration import MigrationContext
 
-from marketplace.accounts.models import User
-from marketplace.extensions import db
+from marketplace.accounts.models import Role, User
+from marketplace.extensions import after_commit, db
 from tests.conftest import PASSWORD, make_app
 from tests.helpers import count_rows, problem_of
 
@@ -94,3 +97,22 @@ def test_migrations_match_the_models(app):
 @pytest.mark.parametrize("path", ["/api/v1/me", "/api/v1/auth/tokens"])
 def test_protected_endpoints_without_credentials_are_401(client, path):
     problem_of(client.get(path), 401)
+
+
+def test_after_commit_callbacks_survive_a_savepoint_that_failed(app):
+    ran = []
+    with app.app_context():
+        after_commit(lambda: ran.append("notified"))
+        existing = User(
+            email="first@example.com", name="First", password_hash="x", role=Role.PATIENT
+        )
+        db.session.add(existing)
+        db.session.flush()
+        # A duplicate insert losing inside a savepoint, as an idempotent create does.
+        with contextlib.suppress(sa.exc.IntegrityError), db.session.begin_nested():
+            db.session.add(
+                User(email=existing.email, name="Twin", password_hash="x", role=existing.role)
+            )
+            db.session.flush()
+        db.session.commit()
+    assert ran == ["notified"]

@@ -21,8 +21,7 @@ def _offering(*group_by: sa.ColumnElement) -> sa.Select:
         .join(Practitioner, Practitioner.id == Service.practitioner_id)
         .where(
             Practitioner.status == ListingStatus.APPROVED,
-            Service.active,
-            Service.deleted_at.is_(None),
+            Service.is_offered(),
         )
         .group_by(*group_by)
     )

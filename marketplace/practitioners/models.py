@@ -225,3 +225,8 @@ class Service(db.Model):
     @property
     def therapy(self) -> str:
         return self.therapy_type.slug
+
+    @classmethod
+    def is_offered(cls) -> sa.ColumnElement[bool]:
+        """SQL: active and not removed (bookable, and what search lists)."""
+        return sa.and_(cls.active, cls.deleted_at.is_(None))

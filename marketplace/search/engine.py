@@ -14,10 +14,11 @@ import uuid
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from marketplace.search.geo import bounding_box, haversine_km_array
+from marketplace.search.geo import bounding_box, haversine_km
 
 MICROSECOND_MAX = np.iinfo(np.int64).max
 MICROSECOND_MIN = np.iinfo(np.int64).min
@@ -31,6 +32,20 @@ TAG_WEIGHT = 2
 NEUTRAL_RATING = 3.5
 SOON_MICROSECONDS = 7 * 24 * 3600 * 10**6
 SORTS = ("relevance", "distance", "price", "rating", "soonest")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def microseconds(instant: datetime | None) -> int | None:
+    """An instant as the index holds it: microseconds since 1970 (None stays None)."""
+    return None if instant is None else (instant - _EPOCH) // _MICROSECOND
+
+
+def instant(microseconds: int) -> datetime:
+    """The aware UTC datetime of microseconds since 1970."""
+    return _EPOCH + microseconds * _MICROSECOND
 
 
 @dataclass(frozen=True)
@@ -194,8 +209,202 @@ def _instant(value: int | None, missing: int) -> int:
     return missing if value is None else value
 
 
+class _Offers:
+    """Every listing's services as rows, one contiguous segment a listing: what matching and
+    ranking by service (therapy, price, next slot) read, a segment reduced at a time.
+
+    A listing whose services change takes a new segment at the end and leaves its old one
+    dead (reduced into a slot no listing reads), until dead rows make a quarter of all and
+    the rows are packed again: an edit costs a copy of the arrays, not a rebuild.
+    """
+
+    _ROWS = ("therapy", "price", "minutes", "next_at", "next_until", "owner", "therapy_row")
+
+    def __init__(self) -> None:
+        for name in self._ROWS:
+            setattr(self, name, np.zeros(0, np.int64))
+        self.live = np.zeros(0, np.bool_)
+        self.segment_start = np.zeros(0, np.int64)
+        self.segment_owner = np.zeros(0, np.int64)  # -1: dead
+        self.span: dict[int, tuple[int, int]] = {}  # ordinal -> its live rows
+        self.dead = 0
+        self.row_of: dict[int, int] = {}  # therapy id -> row of `offered`
+        self.offered = np.zeros((0, 0), np.bool_)  # therapy row x ordinal
+
+    def load(self, documents: Sequence[Document | None], capacity: int) -> None:
+        self.__init__()
+        self.offered = np.zeros((0, capacity), np.bool_)
+        listed = [(o, doc) for o, doc in enumerate(documents) if doc is not None and doc.offers]
+        self._append(listed)
+
+    @property
+    def needs_packing(self) -> bool:
+        return self.dead > max(1024, len(self.owner) // 4)
+
+    def replace(self, ordinal: int, document: Document) -> None:
+        start, end = self.span.get(ordinal, (0, 0))
+        if end - start == len(document.offers) and end > start:
+            self._write(slice(start, end), ordinal, document)
+        else:
+            if end > start:
+                self.segment_owner[np.searchsorted(self.segment_start, start)] = -1
+                self.live[start:end] = False
+                self.dead += end - start
+                del self.span[ordinal]
+            if document.offers:
+                self._append([(ordinal, document)])
+        self.offered[:, ordinal] = False
+        self.offered[[self._therapy_row(t) for t, _price, _minutes in document.offers], ordinal] = (
+            True
+        )
+
+    def _append(self, documents: list[tuple[int, Document]]) -> None:
+        if not documents:
+            return
+        counts = np.array([len(doc.offers) for _o, doc in documents], np.int64)
+        first = len(self.owner)
+        starts = first + np.cumsum(counts) - counts
+        table = np.array([offer for _o, doc in documents for offer in doc.offers], np.int64)
+        owners = np.array([o for o, _doc in documents], np.int64)
+        added = {
+            "therapy": table[:, 0],
+            "price": table[:, 1],
+            "minutes": table[:, 2],
+            "next_at": np.full(len(table), MICROSECOND_MAX, np.int64),
+            "next_until": np.full(len(table), MICROSECOND_MAX, np.int64),
+            "owner": np.repeat(owners, counts),
+            "therapy_row": np.array([self._therapy_row(t) for t in table[:, 0]], np.int64),
+        }
+        for name in self._ROWS:
+            setattr(self, name, np.concatenate([getattr(self, name), added[name]]))
+        self.live = np.concatenate([self.live, np.ones(len(table), np.bool_)])
+        self.segment_start = np.concatenate([self.segment_start, starts])
+        self.segment_owner = np.concatenate([self.segment_owner, owners])
+        for (o, doc), start, count in zip(documents, starts.tolist(), counts.tolist(), strict=True):
+            self.span[o] = (start, start + count)
+            self.fill_next_slots(o, doc)
+        self.offered[added["therapy_row"], added["owner"]] = True
+
+    def _write(self, rows: slice, ordinal: int, document: Document) -> None:
+        table = np.array(document.offers, np.int64)
+        self.therapy[rows], self.price[rows], self.minutes[rows] = table.T
+        self.therapy_row[rows] = [self._therapy_row(t) for t in table[:, 0].tolist()]
+        self.fill_next_slots(ordinal, document)
+
+    def _therapy_row(self, therapy_id: int) -> int:
+        row = self.row_of.get(therapy_id)
+        if row is None:
+            row = self.row_of[therapy_id] = len(self.row_of)
+            self.offered = np.vstack([self.offered, np.zeros((1, self.offered.shape[1]), bool)])
+        return row
+
+    def grow(self, capacity: int) -> None:
+        grown = np.zeros((self.offered.shape[0], capacity), np.bool_)
+        grown[:, : self.offered.shape[1]] = self.offered
+        self.offered = grown
+
+    def fill_next_slots(self, ordinal: int, document: Document) -> None:
+        """Each of the listing's rows: its duration's next free slot and until when it holds."""
+        slots = {minutes: (at, until) for minutes, at, until in document.next_slots}
+        start, end = self.span.get(ordinal, (0, 0))
+        for row in range(start, end):
+            at, until = slots.get(int(self.minutes[row]), (MICROSECOND_MAX, MICROSECOND_MAX))
+            self.next_at[row], self.next_until[row] = at, until
+
+    def rows_of(self, therapy_ids: Iterable[int]) -> np.ndarray:
+        """Per row, whether it is of one of `therapy_ids`."""
+        wanted = np.zeros(len(self.row_of), np.bool_)
+        wanted[[self.row_of[t] for t in therapy_ids if t in self.row_of]] = True
+        return wanted[self.therapy_row]
+
+    def offering(self, therapy_ids: Iterable[int], size: int) -> np.ndarray:
+        """Per ordinal, whether the listing offers one of `therapy_ids`."""
+        rows = [self.row_of[t] for t in therapy_ids if t in self.row_of]
+        if not rows:
+            return np.zeros(size, np.bool_)
+        return self.offered[rows, :size].any(axis=0)
+
+    def by_listing(self, values: np.ndarray, reduce: np.ufunc, empty, size: int) -> np.ndarray:
+        """Per ordinal, `reduce` over its live rows' `values` (`empty` for none)."""
+        result = np.full(size + 1, empty, dtype=values.dtype)
+        if len(self.segment_start):
+            target = np.where(self.segment_owner >= 0, self.segment_owner, size)
+            result[target] = reduce.reduceat(values, self.segment_start)
+        return result[:size]
+
+    def next_slots(
+        self, rows: slice, chosen: np.ndarray | None, now: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Of `rows` (their `chosen` ones; all when None): the next free slots still bookable
+        at `now`, and those past their deadline (a later slot of that day or the next is the
+        next one, which only the summary can tell); MICROSECOND_MAX for the others."""
+        at, until = self.next_at[rows], self.next_until[rows]
+        bookable = until >= now
+        passed = ~bookable
+        if chosen is not None:
+            bookable, passed = bookable & chosen, passed & chosen
+        return np.where(bookable, at, MICROSECOND_MAX), np.where(passed, at, MICROSECOND_MAX)
+
+    def earliest(
+        self, chosen: np.ndarray | None, now: int, size: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per ordinal: the next free slot of its `chosen` rows (all when None), and whether
+        that is only a lower bound (see next_slots)."""
+        bookable, passed = self.next_slots(slice(None), chosen, now)
+        first = self.by_listing(bookable, np.minimum, MICROSECOND_MAX, size)
+        lower = self.by_listing(passed, np.minimum, MICROSECOND_MAX, size)
+        return np.minimum(first, lower), lower < first
+
+
+class _Places:
+    """Every listing's locations by latitude: a bounding box is two binary searches away."""
+
+    def __init__(self) -> None:
+        self.lat = np.zeros(0)
+        self.lng = np.zeros(0)
+        self.owner = np.zeros(0, np.int64)
+
+    def load(self, documents: Sequence[Document | None]) -> None:
+        rows = [
+            (lat, lng, o)
+            for o, doc in enumerate(documents)
+            if doc is not None
+            for lat, lng in doc.places
+        ]
+        table = np.array(rows, np.float64).reshape(-1, 3)
+        order = np.argsort(table[:, 0], kind="stable")
+        self.lat, self.lng = table[order, 0], table[order, 1]
+        self.owner = table[order, 2].astype(np.int64)
+
+    def replace(self, ordinal: int, places: tuple[tuple[float, float], ...]) -> None:
+        keep = self.owner != ordinal
+        self.lat, self.lng, self.owner = self.lat[keep], self.lng[keep], self.owner[keep]
+        for lat, lng in places:
+            at = int(np.searchsorted(self.lat, lat, side="right"))
+            self.lat = np.insert(self.lat, at, lat)
+            self.lng = np.insert(self.lng, at, lng)
+            self.owner = np.insert(self.owner, at, ordinal)
+
+    def distances(self, near: Near, size: int) -> np.ndarray:
+        """Per ordinal, the distance of its nearest location within the bounding box of the
+        circle (else infinity)."""
+        (min_lat, max_lat), lng_ranges = bounding_box(near.lat, near.lng, near.radius_km)
+        low = np.searchsorted(self.lat, min_lat, side="left")
+        high = np.searchsorted(self.lat, max_lat, side="right")
+        lat, lng = self.lat[low:high], self.lng[low:high]
+        inside = np.zeros(len(lat), np.bool_)
+        for west, east in lng_ranges:
+            inside |= (lng >= west) & (lng <= east)
+        km = haversine_km(near.lat, near.lng, lat[inside], lng[inside])
+        distance = np.full(size, np.inf)
+        np.minimum.at(distance, self.owner[low:high][inside], km)
+        return distance
+
+
 class SearchIndex:
-    """The listed documents, by ordinal (the order they were first seen; never reused)."""
+    """The documents, by ordinal (the order they were first seen; never reused). A listing
+    that leaves search keeps its ordinal and its last document, unlisted: every answer starts
+    from the listed ones, so nothing derived needs mending."""
 
     _SCALARS = {
         "listed": (np.bool_, False),
@@ -215,27 +424,22 @@ class SearchIndex:
     }
 
     def __init__(self) -> None:
-        self._reset()
-
-    def _reset(self) -> None:
         self._ids: list[uuid.UUID] = []
         self._ordinal: dict[uuid.UUID, int] = {}
         self._documents: list[Document | None] = []
         self._genders: dict[str, int] = {}
-        self._gender_names: list[str] = []
         self._capacity = 0
         self._columns: dict[str, np.ndarray] = {}
         self._days_any = np.zeros((0, DAY_WORDS), np.uint64)
         self._days_every = np.zeros((0, DAY_WORDS), np.uint64)
-        self._grow(1024)
+        self._offers = _Offers()
+        self._places = _Places()
         self._postings = _Postings()
-        self._stale: set[str] = {"offers", "places", "languages", "order"}
-        self._languages: dict[str, np.ndarray] = {}
+        self._speakers: dict[str, np.ndarray] = {}
+        self._id_rank: np.ndarray | None = None
+        self._grow(1024)
 
     # --- keeping up with the documents -----------------------------------------------------
-
-    def __len__(self) -> int:
-        return int(np.count_nonzero(self._col("listed")))
 
     @property
     def size(self) -> int:
@@ -243,26 +447,25 @@ class SearchIndex:
 
     def load(self, documents: Iterable[Document]) -> None:
         """Start over from these documents (every listed one)."""
-        self._reset()
+        self.__init__()
         for document in documents:
-            self._put(document, postings=False)
+            self._put(document, bulk=True)
+        self._offers.load(self._documents, self._capacity)
+        self._places.load(self._documents)
         self._postings.load([term_fields(doc.texts) if doc else {} for doc in self._documents])
 
     def apply(self, listed: Iterable[Document], unlisted: Iterable[uuid.UUID]) -> None:
         """Changes since the last load or apply."""
         for document in listed:
-            self._put(document, postings=True)
+            self._put(document, bulk=False)
         for listing_id in unlisted:
             ordinal = self._ordinal.get(listing_id)
-            if ordinal is None or self._documents[ordinal] is None:
-                continue
-            old = self._documents[ordinal]
-            self._postings.replace(ordinal, term_fields(old.texts), {})
-            self._documents[ordinal] = None
-            self._columns["listed"][ordinal] = False
-            self._stale.update(("offers", "places", "languages"))
+            if ordinal is not None:
+                self._columns["listed"][ordinal] = False
+        if self._offers.needs_packing:
+            self._offers.load(self._documents, self._capacity)
 
-    def _put(self, doc: Document, *, postings: bool) -> None:
+    def _put(self, doc: Document, *, bulk: bool) -> None:
         ordinal = self._ordinal.get(doc.id)
         if ordinal is None:
             ordinal = len(self._ids)
@@ -273,23 +476,14 @@ class SearchIndex:
             self._documents.append(None)
             self._columns["id_high"][ordinal] = doc.id.int >> 64
             self._columns["id_low"][ordinal] = doc.id.int & (2**64 - 1)
-            self._stale.add("order")
+            self._id_rank = None
         old = self._documents[ordinal]
         self._documents[ordinal] = doc
-        if postings and (old is None or old.texts != doc.texts):
-            before = term_fields(old.texts) if old else {}
-            self._postings.replace(ordinal, before, term_fields(doc.texts))
-        if old is None or old.offers != doc.offers:
-            self._stale.add("offers")
-        elif old.next_slots != doc.next_slots and "offers" not in self._stale:
-            self._fill_next_slots(ordinal, doc)
-        if old is None or old.places != doc.places:
-            self._stale.add("places")
-        if old is None or old.languages != doc.languages:
-            self._stale.add("languages")
+        if not bulk:
+            self._mend(ordinal, old, doc)
         columns, days = self._columns, doc.days
         columns["listed"][ordinal] = True
-        columns["gender"][ordinal] = self._gender_code(doc.gender)
+        columns["gender"][ordinal] = self._genders.setdefault(doc.gender, len(self._genders))
         columns["telehealth"][ordinal] = doc.telehealth
         columns["rating"][ordinal] = math.nan if doc.rating_average is None else doc.rating_average
         columns["rating_count"][ordinal] = doc.rating_count
@@ -306,12 +500,19 @@ class SearchIndex:
         self._days_any[ordinal] = _bits_to_words(days.any)
         self._days_every[ordinal] = _bits_to_words(days.every)
 
-    def _gender_code(self, gender: str) -> int:
-        code = self._genders.get(gender)
-        if code is None:
-            code = self._genders[gender] = len(self._gender_names)
-            self._gender_names.append(gender)
-        return code
+    def _mend(self, ordinal: int, old: Document | None, doc: Document) -> None:
+        """What derives from a document that has just changed from `old`."""
+        if old is None or old.texts != doc.texts:
+            before = term_fields(old.texts) if old else {}
+            self._postings.replace(ordinal, before, term_fields(doc.texts))
+        if old is None or old.offers != doc.offers:
+            self._offers.replace(ordinal, doc)
+        elif old.next_slots != doc.next_slots:
+            self._offers.fill_next_slots(ordinal, doc)
+        if old is None or old.places != doc.places:
+            self._places.replace(ordinal, doc.places)
+        for language, speakers in self._speakers.items():
+            speakers[ordinal] = language in doc.languages
 
     def _grow(self, capacity: int) -> None:
         for name, (dtype, missing) in self._SCALARS.items():
@@ -323,139 +524,63 @@ class SearchIndex:
             grown = np.zeros((capacity, DAY_WORDS), np.uint64)
             grown[: self._capacity] = getattr(self, name)
             setattr(self, name, grown)
+        self._offers.grow(capacity)
+        self._speakers = {}
         self._capacity = capacity
 
     def _col(self, name: str) -> np.ndarray:
         return self._columns[name][: self.size]
 
-    # --- derived structures, rebuilt when what they derive from changed -----------------------
+    def _speaking(self, language: str) -> np.ndarray:
+        speakers = self._speakers.get(language)
+        if speakers is None:
+            speakers = np.zeros(self._capacity, np.bool_)
+            speakers[: self.size] = [
+                doc is not None and language in doc.languages for doc in self._documents
+            ]
+            self._speakers[language] = speakers
+        return speakers[: self.size]
 
-    def _refresh(self) -> None:
-        if "offers" in self._stale:
-            self._build_offers()
-        if "places" in self._stale:
-            self._build_places()
-        if "languages" in self._stale:
-            self._languages = {}
-        if "order" in self._stale:
-            # Ties break by ascending id, as UUIDs compare (and as the databases sort them).
+    def _rank(self) -> np.ndarray:
+        """Each ordinal's place in id order: ties break by ascending id, as UUIDs compare (and
+        as the databases sort them)."""
+        if self._id_rank is None:
             self._id_rank = np.empty(self.size, np.int64)
-            self._id_rank[np.lexsort((self._col("id_low"), self._col("id_high")))] = np.arange(
-                self.size
-            )
-        self._stale.clear()
-
-    def _build_offers(self) -> None:
-        """The offers of every listed document as rows, grouped by ordinal (see _by_listing)."""
-        listed = [(o, doc) for o, doc in enumerate(self._documents) if doc is not None]
-        counts = np.array([len(doc.offers) for _o, doc in listed], np.int64)
-        self._offer_doc = np.repeat(np.array([o for o, _doc in listed], np.int64), counts)
-        table = np.array([offer for _o, doc in listed for offer in doc.offers], np.int64).reshape(
-            -1, 3
-        )
-        self._offer_therapy, self._offer_price, self._offer_minutes = table.T
-        self._offer_start = np.zeros(self.size, np.int64)
-        self._offer_end = np.zeros(self.size, np.int64)
-        ends = np.cumsum(counts)
-        self._offer_start[[o for o, _doc in listed]] = ends - counts
-        self._offer_end[[o for o, _doc in listed]] = ends
-        # Listings with offers, and where their rows start: the segments of _by_listing.
-        self._segment_doc = np.array([o for o, doc in listed if doc.offers], np.int64)
-        self._segment_start = self._offer_start[self._segment_doc]
-        self._offer_next_at = np.full(len(table), MICROSECOND_MAX, np.int64)
-        self._offer_next_until = np.full(len(table), MICROSECOND_MAX, np.int64)
-        for o, doc in listed:
-            self._fill_next_slots(o, doc)
-        therapy_ids = sorted(set(self._offer_therapy.tolist()))
-        self._therapy_row = {therapy_id: row for row, therapy_id in enumerate(therapy_ids)}
-        rows = np.searchsorted(np.array(therapy_ids, np.int64), self._offer_therapy)
-        self._offered = np.zeros((len(therapy_ids), self.size), np.bool_)
-        self._offered[rows, self._offer_doc] = True
-        self._offer_row = rows
-
-    def _fill_next_slots(self, ordinal: int, doc: Document) -> None:
-        """Each offer row of the document: its duration's next free slot and deadline."""
-        slots = {minutes: (at, until) for minutes, at, until in doc.next_slots}
-        for row in range(self._offer_start[ordinal], self._offer_end[ordinal]):
-            at, until = slots.get(int(self._offer_minutes[row]), (MICROSECOND_MAX,) * 2)
-            self._offer_next_at[row], self._offer_next_until[row] = at, until
-
-    def _by_listing(self, values: np.ndarray, reduce: np.ufunc, empty) -> np.ndarray:
-        """Per ordinal, `reduce` over its offer rows' `values` (`empty` for none)."""
-        result = np.full(self.size, empty, dtype=values.dtype)
-        if len(self._segment_doc):
-            result[self._segment_doc] = reduce.reduceat(values, self._segment_start)
-        return result
-
-    def _build_places(self) -> None:
-        rows = [
-            (lat, lng, o)
-            for o, doc in enumerate(self._documents)
-            if doc is not None
-            for lat, lng in doc.places
-        ]
-        table = np.array(rows, np.float64).reshape(-1, 3)
-        order = np.argsort(table[:, 0], kind="stable")
-        self._place_lat = table[order, 0]
-        self._place_lng = table[order, 1]
-        self._place_doc = table[order, 2].astype(np.int64)
-
-    def _speaks(self, language: str) -> np.ndarray:
-        found = self._languages.get(language)
-        if found is None:
-            found = np.fromiter(
-                (doc is not None and language in doc.languages for doc in self._documents),
-                np.bool_,
-                self.size,
-            )
-            self._languages[language] = found
-        return found
-
-    def _offer_row_of(self, therapy_ids: Iterable[int]) -> np.ndarray:
-        """Per offer row, whether it is of one of `therapy_ids`."""
-        wanted = np.zeros(len(self._therapy_row), np.bool_)
-        wanted[[self._therapy_row[t] for t in therapy_ids if t in self._therapy_row]] = True
-        return wanted[self._offer_row]
-
-    def _offering(self, therapy_ids: Iterable[int]) -> np.ndarray:
-        rows = [self._therapy_row[t] for t in therapy_ids if t in self._therapy_row]
-        if not rows:
-            return np.zeros(self.size, np.bool_)
-        return self._offered[rows].any(axis=0)
+            order = np.lexsort((self._col("id_low"), self._col("id_high")))
+            self._id_rank[order] = np.arange(self.size)
+        return self._id_rank
 
     # --- matching -----------------------------------------------------------------------------
 
     def match(self, criteria: Criteria, now: int) -> Matches:
         """Everything that holds for `criteria` at `now` (microseconds)."""
-        self._refresh()
-        size = self.size
+        size, offers_table = self.size, self._offers
         found = self._col("listed").copy()
         offers = None
         if criteria.filters_services:
-            offers = np.ones(len(self._offer_doc), np.bool_)
+            offers = offers_table.live.copy()
             if criteria.therapies is not None:
-                offers &= self._offer_row_of(criteria.therapies)
+                offers &= offers_table.rows_of(criteria.therapies)
             if criteria.price_max is not None:
-                offers &= self._offer_price <= criteria.price_max
-            found &= self._by_listing(offers, np.logical_or, False)
+                offers &= offers_table.price <= criteria.price_max
+            found &= offers_table.by_listing(offers, np.logical_or, False, size)
         if criteria.gender is not None:
-            code = self._genders.get(criteria.gender, -1)
-            found &= self._col("gender") == code
+            found &= self._col("gender") == self._genders.get(criteria.gender, -1)
         if criteria.telehealth is not None:
             found &= self._col("telehealth") == criteria.telehealth
         if criteria.language is not None:
-            found &= self._speaks(criteria.language)
+            found &= self._speaking(criteria.language)
         score = None
         if criteria.terms:
             score = np.zeros(size, np.int64)
             for term in criteria.terms:
-                tagged = self._offering(term.tag_therapies)
+                tagged = offers_table.offering(term.tag_therapies, size)
                 fields = self._postings.fields_of(term.prefix, size)
                 found &= tagged | (fields != 0)
                 score += TAG_WEIGHT * tagged + fields
         distance = None
         if criteria.near is not None:
-            distance = self._distances(criteria.near)
+            distance = self._places.distances(criteria.near, size)
             found &= distance <= criteria.near.radius_km
         undecided = np.zeros(0, np.int64)
         if criteria.available_on is not None:
@@ -465,21 +590,6 @@ class SearchIndex:
             undecided = np.flatnonzero(found & unknown)
             found &= yes
         return Matches(found, undecided, offers, score, distance)
-
-    def _distances(self, near: Near) -> np.ndarray:
-        """Per ordinal, the distance of its nearest location within the bounding box (else
-        infinity)."""
-        (min_lat, max_lat), lng_ranges = bounding_box(near.lat, near.lng, near.radius_km)
-        low = np.searchsorted(self._place_lat, min_lat, side="left")
-        high = np.searchsorted(self._place_lat, max_lat, side="right")
-        lat, lng = self._place_lat[low:high], self._place_lng[low:high]
-        inside = np.zeros(len(lat), np.bool_)
-        for west, east in lng_ranges:
-            inside |= (lng >= west) & (lng <= east)
-        km = haversine_km_array(near.lat, near.lng, lat[inside], lng[inside])
-        distance = np.full(self.size, np.inf)
-        np.minimum.at(distance, self._place_doc[low:high][inside], km)
-        return distance
 
     def _available_on(self, day: int, now: int, *, every: bool) -> tuple[np.ndarray, np.ndarray]:
         """(surely a bookable slot that day, only the summary can tell), per ordinal.
@@ -507,8 +617,9 @@ class SearchIndex:
 
         has_any = day_bit(self._days_any[: self.size])
         sure_any = has_any & still_bookable("base_any_until", "next_any_until")
-        # A day whose bits are past trusting: the summary decides (a day without a bit had no
-        # bookable slot when written, and time passing frees none).
+        # A day with a bit whose deadline may have passed: the summary decides. A day without
+        # one had no bookable slot when written; days entering the horizon since wait, as in
+        # the summary itself, for `refresh-availability`.
         expired = has_any & (offset >= 2) & ~later_trusted
         if not every:
             return sure_any, expired
@@ -531,23 +642,22 @@ class SearchIndex:
         self, matches: Matches, facet_therapies: Iterable[int]
     ) -> tuple[int, dict[str, int], dict[int, int]]:
         """(total, listings per gender, listings per therapy of a matching service)."""
-        found = matches.found
-        per_gender = np.bincount(self._col("gender")[found], minlength=len(self._gender_names))
-        genders = {
-            name: int(per_gender[code]) for name, code in self._genders.items() if per_gender[code]
-        }
-        wanted = [t for t in facet_therapies if t in self._therapy_row]
-        rows = [self._therapy_row[t] for t in wanted]
+        found, offers = matches.found, self._offers
+        per_gender = np.bincount(self._col("gender")[found], minlength=len(self._genders))
+        genders = {name: int(per_gender[code]) for name, code in self._genders.items()}
+        wanted = [t for t in facet_therapies if t in offers.row_of]
+        rows = [offers.row_of[t] for t in wanted]
         if matches.offers is None:
-            offering = self._offered[rows]
+            offering = offers.offered[rows, : self.size]
         else:
-            chosen = matches.offers & found[self._offer_doc]
-            offering = np.zeros((len(self._therapy_row), self.size), np.bool_)
-            offering[self._offer_row[chosen], self._offer_doc[chosen]] = True
+            chosen = matches.offers & found[offers.owner]
+            offering = np.zeros((len(offers.row_of), self.size), np.bool_)
+            offering[offers.therapy_row[chosen], offers.owner[chosen]] = True
             offering = offering[rows]
         per_therapy = np.count_nonzero(offering & found, axis=1)
         therapies = {t: int(n) for t, n in zip(wanted, per_therapy, strict=True) if n}
-        return int(np.count_nonzero(found)), genders, therapies
+        total = int(np.count_nonzero(found))
+        return total, {name: n for name, n in genders.items() if n}, therapies
 
     # --- ordering --------------------------------------------------------------------------
 
@@ -556,7 +666,8 @@ class SearchIndex:
     ) -> list[uuid.UUID]:
         """The first `count` matches in `sort` order (all but soonest; ties by id)."""
         candidates = np.flatnonzero(matches.found)
-        rank = self._id_rank[candidates]
+        rank = self._rank()[candidates]
+        trim = None
         if sort == "distance":
             keys = [matches.distance[candidates]]
         elif sort == "rating":
@@ -566,12 +677,15 @@ class SearchIndex:
         elif sort == "price":
             keys = [self._cheapest(matches)[candidates]]
         else:
-            keys = [-self._relevance(matches, candidates, now, near)]
-        return self.ids_of(_first(candidates, [*keys, rank], count))
+            keys, trim = self._relevance(matches, candidates, now, near)
+        return self.ids_of(_first(candidates, [*keys, rank], count, trim))
 
-    def _relevance(self, matches, candidates, now: int, near: Near | None) -> np.ndarray:
+    def _relevance(
+        self, matches: Matches, candidates: np.ndarray, now: int, near: Near | None
+    ) -> tuple[list[np.ndarray], np.ndarray | None]:
         """The text score when there is one, then a blend of how well rated the listing is,
-        whether it can see the patient this week, and (when located) how near it is."""
+        whether it can see the patient this week, and (when located) how near it is; and one
+        key that orders as both do, to find the first few by."""
         rating = self._col("rating")[candidates]
         next_at = self._col("next_available_at")[candidates]
         soon = (next_at >= now) & (next_at < now + SOON_MICROSECONDS)
@@ -579,73 +693,50 @@ class SearchIndex:
         if near is not None:
             blend = blend - matches.distance[candidates] / near.radius_km
         if matches.score is None:
-            return blend
-        # The blend stays within (-2, 7): 16 per point of text score keeps the score first.
-        return matches.score[candidates] * 16.0 + blend
+            return [-blend], None
+        score = matches.score[candidates]
+        spread = float(np.ptp(blend)) + 1.0 if len(blend) else 1.0
+        return [-score, -blend], -(score * spread + blend)
 
     def _cheapest(self, matches: Matches) -> np.ndarray:
         """Per ordinal, the price of its cheapest matching service."""
-        prices = self._offer_price
+        prices = self._offers.price
         if matches.offers is not None:
             prices = np.where(matches.offers, prices, np.iinfo(np.int64).max)
-        return self._by_listing(prices, np.minimum, np.iinfo(np.int64).max)
-
-    def _next_slots(
-        self, matches: Matches, now: int, known: Mapping[uuid.UUID, int | None]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Per ordinal: the next free slot of a matching service (MICROSECOND_MAX for none),
-        and whether that is only a lower bound (the slot the index holds has passed its
-        deadline, so a later one is next: only the summary can tell which). `known`: exact
-        next slots the caller read from the summary."""
-        fresh = self._offer_next_until >= now
-        chosen = np.ones(len(fresh), np.bool_) if matches.offers is None else matches.offers
-        first = self._by_listing(
-            np.where(chosen & fresh, self._offer_next_at, MICROSECOND_MAX),
-            np.minimum,
-            MICROSECOND_MAX,
-        )
-        passed = self._by_listing(
-            np.where(chosen & ~fresh, self._offer_next_at, MICROSECOND_MAX),
-            np.minimum,
-            MICROSECOND_MAX,
-        )
-        unsure = passed < first
-        first = np.minimum(first, passed)
-        for listing_id, at in known.items():
-            ordinal = self._ordinal[listing_id]
-            first[ordinal] = MICROSECOND_MAX if at is None else at
-            unsure[ordinal] = False
-        return first, unsure
+        return self._offers.by_listing(prices, np.minimum, np.iinfo(np.int64).max, self.size)
 
     def soonest(
         self, matches: Matches, count: int, now: int, known: Mapping[uuid.UUID, int | None]
     ) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
         """The first `count` matches by (next free slot of a matching service, id), those
-        with none last; and which of those hold only a lower bound (see _next_slots)."""
-        first, unsure = self._next_slots(matches, now, known)
+        with none last; and which of those the index knows only a lower bound of: its stored
+        slot has passed its deadline, so a later one is next, which only the summary can
+        tell. `known`: such exact next slots, read from the summary."""
+        first, unsure = self._offers.earliest(matches.offers, now, self.size)
+        for listing_id, at in known.items():
+            ordinal = self._ordinal[listing_id]
+            first[ordinal] = MICROSECOND_MAX if at is None else at
+            unsure[ordinal] = False
         candidates = np.flatnonzero(matches.found)
-        chosen = _first(candidates, [first[candidates], self._id_rank[candidates]], count)
+        chosen = _first(candidates, [first[candidates], self._rank()[candidates]], count)
         return self.ids_of(chosen), self.ids_of(chosen[unsure[chosen]])
 
     def next_available(
         self, matches: Matches, ids: list[uuid.UUID], now: int
     ) -> tuple[dict[uuid.UUID, int | None], list[uuid.UUID]]:
-        """The next free slot of a matching service of each of `ids`, and the ids for which
-        only the summary can tell (see _next_slots)."""
-        slots, unknown = {}, []
+        """The next free slot of a matching service of each of `ids` (None: none), and those
+        the index knows only a lower bound of (see soonest)."""
+        slots, unsure = {}, []
         for listing_id in ids:
-            ordinal = self._ordinal[listing_id]
-            rows = slice(self._offer_start[ordinal], self._offer_end[ordinal])
-            chosen = np.ones(rows.stop - rows.start, np.bool_)
-            if matches.offers is not None:
-                chosen = matches.offers[rows]
-            at, until = self._offer_next_at[rows][chosen], self._offer_next_until[rows][chosen]
-            first = int(at[until >= now].min(initial=MICROSECOND_MAX))
-            if int(at[until < now].min(initial=MICROSECOND_MAX)) < first:
-                unknown.append(listing_id)
+            rows = slice(*self._offers.span.get(self._ordinal[listing_id], (0, 0)))
+            chosen = None if matches.offers is None else matches.offers[rows]
+            bookable, passed = self._offers.next_slots(rows, chosen, now)
+            first = int(bookable.min(initial=MICROSECOND_MAX))
+            if int(passed.min(initial=MICROSECOND_MAX)) < first:
+                unsure.append(listing_id)
             else:
                 slots[listing_id] = None if first == MICROSECOND_MAX else first
-        return slots, unknown
+        return slots, unsure
 
     def distance_of(self, matches: Matches, listing_id: uuid.UUID) -> float | None:
         if matches.distance is None:
@@ -653,16 +744,19 @@ class SearchIndex:
         return float(matches.distance[self._ordinal[listing_id]])
 
 
-def _first(candidates: np.ndarray, keys: list[np.ndarray], count: int) -> np.ndarray:
+def _first(
+    candidates: np.ndarray, keys: list[np.ndarray], count: int, trim: np.ndarray | None = None
+) -> np.ndarray:
     """The `count` candidates that sort first by `keys` (most significant first, ascending).
 
-    Sorting is confined to the candidates that can reach the first `count` on the first key
-    (ties included), so a broad search sorts a few thousand values, not every match.
+    Sorting is confined to the candidates that can reach the first `count` by `trim` (a key
+    that orders no pair against `keys`; the first key by default), ties included, so a broad
+    search sorts a few thousand values, not every match.
     """
     if count <= 0 or len(candidates) == 0:
         return candidates[:0]
     if len(candidates) > count:
-        first = keys[0]
+        first = keys[0] if trim is None else trim
         limit = np.partition(first, count - 1)[count - 1]
         keep = first <= limit
         candidates, keys = candidates[keep], [key[keep] for key in keys]

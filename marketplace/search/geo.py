@@ -7,14 +7,6 @@ import numpy as np
 EARTH_RADIUS_KM = 6371.0088
 
 
-def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    d_phi = phi2 - phi1
-    d_lambda = math.radians(lng2 - lng1)
-    a = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
-
-
 def bounding_box(
     lat: float, lng: float, radius_km: float
 ) -> tuple[tuple[float, float], list[tuple[float, float]]]:
@@ -40,8 +32,8 @@ def bounding_box(
     return (min_lat, max_lat), [(low, high)]
 
 
-def haversine_km_array(lat: float, lng: float, lats: np.ndarray, lngs: np.ndarray) -> np.ndarray:
-    """haversine_km from one point to many, as arrays."""
+def haversine_km(lat: float, lng: float, lats: np.ndarray, lngs: np.ndarray) -> np.ndarray:
+    """Great-circle distances in km from one point to many."""
     phi1, phi2 = math.radians(lat), np.radians(lats)
     d_phi = phi2 - phi1
     d_lambda = np.radians(lngs - lng)

@@ -20,9 +20,9 @@ from marketplace.availability.slots import Slot, compute_slots
 from marketplace.extensions import db, utc_now
 from marketplace.practitioners.locking import lock_practitioner
 from marketplace.practitioners.models import ListingStatus, Location, Practitioner, Service
-from marketplace.search.engine import DAY_BITS
-from marketplace.search.models import SearchDocument, day_number
-from marketplace.search.sync import changed_documents, microseconds
+from marketplace.search.engine import DAY_BITS, microseconds
+from marketplace.search.models import DAY_ZERO, SearchDocument, day_number
+from marketplace.search.sync import changed_documents
 from marketplace.search.text import term_string
 
 
@@ -186,7 +186,6 @@ def _upsert(listing_id: uuid.UUID, values: dict) -> None:
         db.session.add(document)
     for name, value in values.items():
         setattr(document, name, value)
-    document.updated_at = utc_now()
     db.session.flush()
     changed_documents(db.session).add(listing_id)
 
@@ -205,7 +204,7 @@ def _unlist(listing_id: uuid.UUID) -> None:
             "name_terms": "",
             "headline_terms": "",
             "bio_terms": "",
-            **bookable_days([], date(2000, 1, 1), []),
+            **bookable_days([], DAY_ZERO, []),
         },
     )
 
@@ -220,7 +219,7 @@ def reindex_listing(listing_id: uuid.UUID, now: datetime | None = None) -> None:
     db.session.refresh(listing)
     services = db.session.execute(
         sa.select(Service.therapy_type_id, Service.price_cents, Service.duration_minutes)
-        .where(Service.practitioner_id == listing_id, Service.active, Service.deleted_at.is_(None))
+        .where(Service.practitioner_id == listing_id, Service.is_offered())
         .order_by(Service.therapy_type_id, Service.price_cents, Service.duration_minutes)
     ).all()
     if listing.status is not ListingStatus.APPROVED or not services:

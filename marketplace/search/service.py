@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 
 from marketplace.availability.loading import first_free_slots
@@ -19,10 +20,19 @@ from marketplace.catalog.models import Condition, TherapyType, condition_therapi
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.practitioners.models import Location, Practitioner, Service
-from marketplace.search.engine import SORTS, Criteria, Matches, Near, SearchIndex, Term
+from marketplace.search.engine import (
+    SORTS,
+    Criteria,
+    Matches,
+    Near,
+    SearchIndex,
+    Term,
+    instant,
+    microseconds,
+)
 from marketplace.search.geo import haversine_km
 from marketplace.search.models import day_number
-from marketplace.search.sync import instant, microseconds, synced_index
+from marketplace.search.sync import synced_index
 from marketplace.search.text import known_terms, terms
 
 __all__ = ["SORTS", "SearchQuery", "search_practitioners"]
@@ -117,12 +127,9 @@ def _text_terms(q: str | None) -> tuple[Term, ...]:
     )
 
 
-ACTIVE_SERVICE = (Service.active, Service.deleted_at.is_(None))
-
-
 def _matching_service(query: SearchQuery, therapy_ids: list[int] | None) -> list:
     """What a service must be to match the query."""
-    conditions = list(ACTIVE_SERVICE)
+    conditions = [Service.is_offered()]
     if therapy_ids is not None:
         conditions.append(Service.therapy_type_id.in_(therapy_ids))
     if query.price_max is not None:
@@ -162,13 +169,16 @@ def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
             index.settle(matches, _bookable_on(undecided, query.available_on, services, now))
         total, genders, therapy_counts = index.counts(matches, facet_therapies)
         first = (query.page - 1) * query.per_page
+        known: dict[uuid.UUID, int | None] = {}
         if query.sort == "soonest":
-            ids = _soonest(index, matches, query, therapy_ids, now)[first:]
+            ids, known = _soonest(index, matches, query, therapy_ids, now)
         else:
             ids = index.top(matches, query.sort, first + query.per_page, microseconds(now), near)
-            ids = ids[first:]
+        ids = ids[first:]
         distances = [index.distance_of(matches, listing_id) for listing_id in ids]
         next_slots, unsure = index.next_available(matches, ids, microseconds(now))
+    next_slots |= {listing_id: known[listing_id] for listing_id in unsure if listing_id in known}
+    unsure = [listing_id for listing_id in unsure if listing_id not in known]
     next_available = {
         listing_id: None if at is None else instant(at) for listing_id, at in next_slots.items()
     }
@@ -217,9 +227,9 @@ def _bookable_on(
 
 def _soonest(
     index: SearchIndex, matches: Matches, query: SearchQuery, therapy_ids, now: datetime
-) -> list[uuid.UUID]:
-    """The first pages by the next free slot of a matching service, then id; listings with
-    none follow, by id.
+) -> tuple[list[uuid.UUID], dict[uuid.UUID, int | None]]:
+    """The first pages by the next free slot of a matching service, then id (listings with
+    none last), and the exact next slots it read from the summary.
 
     Where the index holds only a lower bound of a listing's next slot (its stored one has
     passed its deadline), the summary tells the exact one, for the listings that reach the
@@ -228,13 +238,13 @@ def _soonest(
     """
     needed = query.page * query.per_page
     known: dict[uuid.UUID, int | None] = {}
-    for _round in range(MAX_SOONEST_ROUNDS):
+    for round_number in range(MAX_SOONEST_ROUNDS + 1):
         ids, unsure = index.soonest(matches, needed, microseconds(now), known)
-        if not unsure:
+        if not unsure or round_number == MAX_SOONEST_ROUNDS:
             break
         exact = _exact_next_available(unsure, query, therapy_ids, now)
         known.update({listing_id: microseconds(exact.get(listing_id)) for listing_id in unsure})
-    return ids
+    return ids, known
 
 
 def _exact_next_available(
@@ -409,11 +419,13 @@ def _page_items(
 
 
 def _nearest(locations: list, query: SearchQuery):
-    if not locations:
-        return None
-    if not query.located:
-        return locations[0]
-    return min(
-        locations,
-        key=lambda loc: (haversine_km(query.lat, query.lng, loc.latitude, loc.longitude), loc.id),
+    """The listing's location nearest the patient (its first when not located)."""
+    if not locations or not query.located:
+        return locations[0] if locations else None
+    km = haversine_km(
+        query.lat,
+        query.lng,
+        np.array([loc.latitude for loc in locations]),
+        np.array([loc.longitude for loc in locations]),
     )
+    return min(zip(km.tolist(), locations, strict=True), key=lambda pair: (pair[0], pair[1].id))[1]

@@ -176,3 +176,147 @@ def test_soonest_ranks_by_the_next_slot_of_a_matching_service():
     slots, unsure = index.next_available(matches, [middle.id, never.id, passed.id], NOW)
     assert slots == {middle.id: NOW + 6 * HOUR, never.id: None}
     assert unsure == [passed.id]
+
+
+def test_an_empty_index_answers_everything_with_nothing():
+    index = SearchIndex()
+    index.load([])
+    matches = index.match(
+        Criteria(terms=(Term("x"),), near=Near(0, 0, 5), available_on=TODAY, price_max=1), NOW
+    )
+    assert index.counts(matches, [1]) == (0, {}, {})
+    for sort in ("relevance", "distance", "price", "rating"):
+        assert index.top(matches, sort, 5, NOW, Near(0, 0, 5)) == []
+    assert index.soonest(matches, 5, NOW, {}) == ([], [])
+
+
+def test_the_every_service_deadlines_of_today_and_tomorrow():
+    index = SearchIndex()
+    both_open = document(
+        days=days(any=0b11, every=0b11, base_any_until=NOW, base_every_until=NOW,
+                  next_any_until=NOW, next_every_until=NOW)
+    )  # fmt: skip
+    one_left_today = document(
+        days=days(any=0b1, every=0b1, base_any_until=NOW, base_every_until=NOW - 1)
+    )
+    index.load([both_open, one_left_today])
+    for day in (TODAY, TODAY + 1):
+        matches = index.match(Criteria(available_on=day, price_max=20000), NOW)
+        assert set(index.ids_of(np.flatnonzero(matches.found))) == {both_open.id}
+    matches = index.match(Criteria(available_on=TODAY, price_max=20000), NOW)
+    assert index.ids_of(matches.undecided) == [one_left_today.id]
+    assert found(index, Criteria(available_on=TODAY)) == {both_open.id, one_left_today.id}
+
+
+def test_a_day_before_the_bits_or_past_them_has_no_slot():
+    index = SearchIndex()
+    listing = document(days=days(any=(1 << 384) - 1, later_until=NOW + HOUR))
+    index.load([listing])
+    assert found(index, Criteria(available_on=TODAY - 1)) == set()
+    assert found(index, Criteria(available_on=TODAY + 383)) == {listing.id}
+    assert found(index, Criteria(available_on=TODAY + 384)) == set()
+
+
+def test_changes_of_one_field_at_a_time_are_followed():
+    index = SearchIndex()
+    listing = document()
+    index.load([listing])
+    changes = {
+        "languages": (frozenset({"en", "el"}), Criteria(language="el")),
+        "gender": ("male", Criteria(gender="male")),
+        "telehealth": (True, Criteria(telehealth=True)),
+        "places": (((-12.46, 130.84),), Criteria(near=Near(-12.46, 130.84, 2))),
+        "offers": (((3, 4000, 30),), Criteria(therapies=frozenset({3}), price_max=4000)),
+    }
+    for field, (value, criteria) in changes.items():
+        assert found(index, criteria) == set(), field
+        listing = Document(**(vars(listing) | {field: value}))
+        index.apply([listing], [])
+        assert found(index, criteria) == {listing.id}, field
+    assert found(index, Criteria(near=Near(-33.87, 151.21, 5))) == set()
+    assert found(index, Criteria(therapies=frozenset({1}))) == set()
+
+
+def test_a_listing_unlisted_and_listed_again_comes_back_as_it_now_is():
+    index = SearchIndex()
+    listing, other = document(texts=("ida", "", "")), document()
+    index.load([listing, other])
+    index.apply([], [listing.id])
+    assert found(index) == {other.id}
+    again = Document(**(vars(listing) | {"texts": ("ivo", "", ""), "offers": ((5, 100, 30),)}))
+    index.apply([again], [])
+    assert found(index, Criteria(terms=(Term("ivo"),))) == {listing.id}
+    assert found(index, Criteria(terms=(Term("ida"),))) == set()
+    assert index.counts(index.match(Criteria(), NOW), [1, 5]) == (
+        2,
+        {"female": 2},
+        {1: 1, 5: 1},
+    )
+
+
+def test_services_changed_many_times_stay_right_as_their_rows_are_packed():
+    index = SearchIndex()
+    listings = [document() for _ in range(40)]
+    index.load(listings)
+    rng = np.random.default_rng(7)
+    for step in range(3000):
+        chosen = listings[int(rng.integers(len(listings)))]
+        count = int(rng.integers(1, 4))
+        offers = tuple(
+            (int(rng.integers(1, 6)), int(rng.integers(1, 100)), 60) for _ in range(count)
+        )
+        chosen = Document(**(vars(chosen) | {"offers": offers}))
+        listings[listings.index(next(x for x in listings if x.id == chosen.id))] = chosen
+        index.apply([chosen], [])
+        if step % 500 == 0 or step == 2999:
+            for therapy in range(1, 6):
+                want = {x.id for x in listings if any(t == therapy for t, _p, _m in x.offers)}
+                assert found(index, Criteria(therapies=frozenset({therapy}))) == want
+            ranked = index.top(index.match(Criteria(), NOW), "price", 40, NOW, None)
+            cheapest = {x.id: min(p for _t, p, _m in x.offers) for x in listings}
+            assert [cheapest[i] for i in ranked] == sorted(cheapest.values())
+
+
+def test_the_index_grows_past_its_first_capacity_through_changes():
+    index = SearchIndex()
+    index.load([document()])
+    added = [document(texts=("grow", "", ""), gender="male") for _ in range(2500)]
+    index.apply(added, [])
+    assert len(found(index, Criteria(terms=(Term("grow"),), gender="male", language="en"))) == 2500
+
+
+def test_ties_break_by_id_as_uuids_compare():
+    index = SearchIndex()
+    tied = [document(id=uuid.UUID(int=value)) for value in (2**127 + 5, 3, 2**127, 2**64)]
+    index.load(tied)
+    ranked = index.top(index.match(Criteria(), NOW), "rating", 4, NOW, None)
+    assert ranked == sorted(listing.id for listing in tied)
+
+
+def test_relevance_when_located_weighs_distance_against_the_radius():
+    index = SearchIndex()
+    near_fair = document(places=((-33.87, 151.21),), rating_average=4.0)
+    far_good = document(places=((-33.87 - 0.09, 151.21),), rating_average=4.5)  # about 10 km
+    index.load([near_fair, far_good])
+    matches = index.match(Criteria(near=Near(-33.87, 151.21, 12)), NOW)
+    assert index.top(matches, "relevance", 2, NOW, Near(-33.87, 151.21, 12)) == [
+        near_fair.id,
+        far_good.id,
+    ]
+    matches = index.match(Criteria(near=Near(-33.87, 151.21, 50)), NOW)
+    assert index.top(matches, "relevance", 2, NOW, Near(-33.87, 151.21, 50)) == [
+        far_good.id,
+        near_fair.id,
+    ]
+
+
+def test_facets_and_prices_count_only_the_matching_services():
+    index = SearchIndex()
+    mixed = document(offers=((1, 5000, 30), (2, 9000, 60), (3, 4000, 45)))
+    dear = document(offers=((1, 12000, 30),))
+    index.load([mixed, dear])
+    matches = index.match(Criteria(therapies=frozenset({1, 2}), price_max=10000), NOW)
+    assert index.counts(matches, [1, 2, 3]) == (1, {"female": 1}, {1: 1, 2: 1})
+    matches = index.match(Criteria(therapies=frozenset({1})), NOW)
+    assert index.top(matches, "price", 2, NOW, None) == [mixed.id, dear.id]
+    assert index.counts(matches, [1, 2, 3]) == (2, {"female": 2}, {1: 2})

@@ -1,7 +1,15 @@
 """Each worker's in-memory index follows the committed search documents."""
 
+import contextlib
+
+import sqlalchemy as sa
+
+from marketplace.accounts.models import User
 from marketplace.extensions import db, utc_now
-from marketplace.practitioners.models import ListingStatus
+from marketplace.practitioners import service as listings
+from marketplace.practitioners.models import ListingStatus, Practitioner
+from marketplace.search.models import SearchChange
+from marketplace.search.service import SearchQuery, search_practitioners
 from marketplace.search.sync import prune_changes
 from tests.conftest import make_app
 from tests.factories import create_listing, set_status
@@ -55,3 +63,67 @@ def test_a_worker_whose_last_change_was_pruned_reloads(app, client):
         db.session.commit()
     suspend(app, first.id)
     assert found(client) == {str(second.id)}
+
+
+def rename(listing_id, name: str) -> None:
+    listing = db.session.get(Practitioner, listing_id)
+    listings.update_profile(
+        listing, {"display_name": name, "bio": "Hands-on care.", "timezone": "Australia/Sydney"}
+    )
+
+
+def names(client, **params) -> set[str]:
+    return {item["display_name"] for item in search(client, per_page=50, **params)["items"]}
+
+
+def test_a_savepoint_rolled_back_keeps_the_transactions_earlier_changes(app, client):
+    built = create_listing(app, name="Before Rename")
+    assert names(client) == {"Before Rename"}
+    with app.app_context():
+        rename(built.id, "Quixotic Rename")
+        # An insert losing a race inside a savepoint, as idempotent creates do.
+        with contextlib.suppress(sa.exc.IntegrityError), db.session.begin_nested():
+            owner = db.session.get(User, built.owner_id)
+            db.session.add(User(email=owner.email, name="Twin", password_hash="x", role=owner.role))
+            db.session.flush()
+        db.session.commit()
+    assert names(client, q="quixotic") == {"Quixotic Rename"}
+
+
+def test_a_savepoint_released_does_not_number_the_transactions_changes(app, client):
+    built = create_listing(app)
+    with app.app_context():
+        logged = db.session.scalar(sa.select(sa.func.count()).select_from(SearchChange))
+        rename(built.id, "Renamed")
+        with db.session.begin_nested():
+            pass
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SearchChange)) == logged
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SearchChange)) == (
+            logged + 1
+        )
+
+
+def test_a_search_inside_a_writing_transaction_leaves_the_index_to_committed_changes(
+    app, client, database_url
+):
+    built = create_listing(app, name="Kept Listing")
+    assert names(client) == {"Kept Listing"}
+    with app.app_context():
+        rename(built.id, "Second")
+        db.session.commit()
+    for worker in (app, make_app(database_url)):  # an index loaded, and one loading afresh
+        with worker.app_context():
+            rename(built.id, "Poison")
+            search_practitioners(SearchQuery(q="poison"), utc_now())
+            db.session.rollback()
+        assert names(worker.test_client(), q="poison") == set()
+        assert names(worker.test_client(), q="second") == {"Second"}
+
+
+def test_documents_without_a_logged_change_are_loaded(app, database_url):
+    built = create_listing(app)
+    with app.app_context():
+        db.session.execute(sa.delete(SearchChange))
+        db.session.commit()
+    assert found(make_app(database_url).test_client()) == {str(built.id)}
