@@ -114,6 +114,16 @@ def _replica() -> _Replica:
     return replica
 
 
+def warm_index(app: Flask) -> None:
+    """Load the worker's index now rather than at its first search."""
+    with app.app_context():
+        try:
+            with synced_index():
+                pass
+        finally:
+            db.session.remove()
+
+
 def drop_index(app: Flask) -> None:
     """Forget the worker's index (for tests, whose rollbacks undo what it has read)."""
     app.extensions.pop("search_replica", None)
