@@ -31,6 +31,7 @@ representative searches to stderr.
 
 import argparse
 import base64
+import gc
 import json
 import random
 import re
@@ -1154,8 +1155,10 @@ def measure(app, url: str, count: int, seed_number: int) -> dict[str, Any]:
     with app.app_context():
         recorder = Recorder(db.engine)
     # The first search loads this worker's index from the documents.
+    memory_before = _resident_mb()
     _status, first_search, _statements, _total = search(app, recorder, client, warmup[0])
-    log(f"first search (loading the index) took {first_search:.1f}s")
+    index_mb = _resident_mb() - memory_before
+    log(f"first search (loading the index, {index_mb:.0f} MB) took {first_search:.1f}s")
     for params in warmup[1:]:
         search(app, recorder, client, params)
     results = []
@@ -1203,12 +1206,22 @@ def measure(app, url: str, count: int, seed_number: int) -> dict[str, Any]:
         "service_p95_ms": ms(percentile(service, 95)),
         "statements_per_request_p50": percentile([len(r[3]) for r in ok], 50),
         "first_search_s": round(first_search, 2),
+        "index_memory_mb": round(index_mb),
     }
     result["p50_over_sql_p50"] = round(result["p50_ms"] / max(result["sql_p50_ms"], 1e-6), 2)
     result["p50_over_service_p50"] = round(
         result["p50_ms"] / max(result["service_p50_ms"], 1e-6), 2
     )
     return result
+
+
+def _resident_mb() -> float:
+    """This process's resident memory (Linux), after a garbage collection."""
+    gc.collect()
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def _service_times(app, queries: list[dict]) -> list[float]:

@@ -4,7 +4,8 @@ The schema is built once per run by the Alembic migrations. Each test then runs 
 transaction on one connection that is rolled back afterwards; the app's own commits only release
 savepoints, so whatever a test writes is gone in the next.
 
-The search index each app keeps in memory is dropped with the test's data.
+The search index each app keeps in memory follows the rollbacks as it follows any change:
+a rolled-back revision is not in the log it next reads, so it reloads.
 
 The backend is SQLite by default; `TEST_BACKEND=postgres` with `TEST_POSTGRES_URL` runs the same
 suite on a fresh PostgreSQL database.
@@ -23,7 +24,6 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from config import normalise_database_url
 from marketplace import create_app
 from marketplace.extensions import db
-from marketplace.search.sync import drop_index
 
 BACKEND = os.environ.get("TEST_BACKEND", "sqlite")
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
@@ -106,8 +106,6 @@ def _rollback_each_test(request, app):
         db.session = original_session
         outer.rollback()
         connection.close()
-        # The search index read what the rollback undid.
-        drop_index(app)
 
 
 @pytest.fixture

@@ -148,38 +148,37 @@ class _Postings:
         self._ordinals = {term: np.array(found, np.int64) for term, found in ordinals.items()}
         self._fields = {term: np.array(fields[term], np.int8) for term in ordinals}
 
-    def replace(self, ordinal: int, old: dict[str, int], new: dict[str, int]) -> None:
-        for term in old.keys() - new.keys():
-            self._remove(term, ordinal)
-        for term, bits in new.items():
-            if old.get(term) != bits:
-                self._remove(term, ordinal)
-                self._add(term, ordinal, bits)
-
-    def _remove(self, term: str, ordinal: int) -> None:
-        found = self._ordinals.get(term)
-        if found is None:
-            return
-        at = int(np.searchsorted(found, ordinal))
-        if at == len(found) or found[at] != ordinal:
-            return
-        if len(found) == 1:
-            del self._ordinals[term], self._fields[term]
-            self._vocabulary.pop(bisect_left(self._vocabulary, term))
-            return
-        self._ordinals[term] = np.delete(found, at)
-        self._fields[term] = np.delete(self._fields[term], at)
-
-    def _add(self, term: str, ordinal: int, bits: int) -> None:
-        found = self._ordinals.get(term)
-        if found is None:
-            insort(self._vocabulary, term)
-            self._ordinals[term] = np.array([ordinal], np.int64)
-            self._fields[term] = np.array([bits], np.int8)
-            return
-        at = int(np.searchsorted(found, ordinal))
-        self._ordinals[term] = np.insert(found, at, ordinal)
-        self._fields[term] = np.insert(self._fields[term], at, bits)
+    def replace(self, changes: Sequence[tuple[int, dict[str, int], dict[str, int]]]) -> None:
+        """(ordinal, its terms before, its terms now) of changed documents, rewriting each
+        term's postings once."""
+        removed: dict[str, set[int]] = {}
+        added: dict[str, list[tuple[int, int]]] = {}
+        for ordinal, old, new in changes:
+            for term, bits in old.items():
+                if new.get(term) != bits:
+                    removed.setdefault(term, set()).add(ordinal)
+            for term, bits in new.items():
+                if old.get(term) != bits:
+                    added.setdefault(term, []).append((ordinal, bits))
+        for term in removed.keys() | added.keys():
+            ordinals = self._ordinals.get(term, np.zeros(0, np.int64))
+            fields = self._fields.get(term, np.zeros(0, np.int8))
+            if term in removed:
+                keep = ~np.isin(ordinals, list(removed[term]))
+                ordinals, fields = ordinals[keep], fields[keep]
+            if term in added:
+                more = np.array(added[term], np.int64)
+                ordinals = np.concatenate([ordinals, more[:, 0]])
+                fields = np.concatenate([fields, more[:, 1].astype(np.int8)])
+                order = np.argsort(ordinals, kind="stable")
+                ordinals, fields = ordinals[order], fields[order]
+            if len(ordinals):
+                if term not in self._ordinals:
+                    insort(self._vocabulary, term)
+                self._ordinals[term], self._fields[term] = ordinals, fields
+            elif term in self._ordinals:
+                del self._ordinals[term], self._fields[term]
+                self._vocabulary.pop(bisect_left(self._vocabulary, term))
 
     def fields_of(self, prefix: str, size: int) -> np.ndarray:
         """Per ordinal, the fields holding a word that starts with `prefix`."""
@@ -219,6 +218,8 @@ class _Offers:
     """
 
     _ROWS = ("therapy", "price", "minutes", "next_at", "next_until", "owner", "therapy_row")
+    # Dead rows are packed away when there are more than this, and a quarter of all rows.
+    PACK_AFTER = 1024
 
     def __init__(self) -> None:
         for name in self._ROWS:
@@ -233,30 +234,37 @@ class _Offers:
 
     def load(self, documents: Sequence[Document | None], capacity: int) -> None:
         self.__init__()
-        self.offered = np.zeros((0, capacity), np.bool_)
         listed = [(o, doc) for o, doc in enumerate(documents) if doc is not None and doc.offers]
+        therapy_ids = sorted({offer[0] for _o, doc in listed for offer in doc.offers})
+        self.row_of = {therapy_id: row for row, therapy_id in enumerate(therapy_ids)}
+        self.offered = np.zeros((len(therapy_ids), capacity), np.bool_)
         self._append(listed)
 
     @property
     def needs_packing(self) -> bool:
-        return self.dead > max(1024, len(self.owner) // 4)
+        return self.dead > max(self.PACK_AFTER, len(self.owner) // 4)
 
-    def replace(self, ordinal: int, document: Document) -> None:
-        start, end = self.span.get(ordinal, (0, 0))
-        if end - start == len(document.offers) and end > start:
-            self._write(slice(start, end), ordinal, document)
-        else:
+    def replace(self, documents: Sequence[tuple[int, Document]]) -> None:
+        """(ordinal, document) of listings whose services changed: rows rewritten in place
+        where their number stays, else a new segment each, all appended at once."""
+        appended = []
+        for ordinal, document in documents:
+            start, end = self.span.get(ordinal, (0, 0))
+            if end > start and end - start == len(document.offers):
+                self._write(slice(start, end), ordinal, document)
+                continue
             if end > start:
                 self.segment_owner[np.searchsorted(self.segment_start, start)] = -1
                 self.live[start:end] = False
                 self.dead += end - start
                 del self.span[ordinal]
             if document.offers:
-                self._append([(ordinal, document)])
-        self.offered[:, ordinal] = False
-        self.offered[[self._therapy_row(t) for t, _price, _minutes in document.offers], ordinal] = (
-            True
-        )
+                appended.append((ordinal, document))
+        self._append(appended)
+        for ordinal, document in documents:
+            rows = [self._therapy_row(t) for t, _price, _minutes in document.offers]
+            self.offered[:, ordinal] = False
+            self.offered[rows, ordinal] = True
 
     def _append(self, documents: list[tuple[int, Document]]) -> None:
         if not documents:
@@ -376,14 +384,18 @@ class _Places:
         self.lat, self.lng = table[order, 0], table[order, 1]
         self.owner = table[order, 2].astype(np.int64)
 
-    def replace(self, ordinal: int, places: tuple[tuple[float, float], ...]) -> None:
-        keep = self.owner != ordinal
-        self.lat, self.lng, self.owner = self.lat[keep], self.lng[keep], self.owner[keep]
-        for lat, lng in places:
-            at = int(np.searchsorted(self.lat, lat, side="right"))
-            self.lat = np.insert(self.lat, at, lat)
-            self.lng = np.insert(self.lng, at, lng)
-            self.owner = np.insert(self.owner, at, ordinal)
+    def replace(self, documents: Sequence[tuple[int, Document]]) -> None:
+        """(ordinal, document) of listings whose locations changed."""
+        keep = ~np.isin(self.owner, [ordinal for ordinal, _doc in documents])
+        added = np.array(
+            [(lat, lng, o) for o, doc in documents for lat, lng in doc.places], np.float64
+        ).reshape(-1, 3)
+        added = added[np.argsort(added[:, 0], kind="stable")]
+        lat, lng, owner = self.lat[keep], self.lng[keep], self.owner[keep]
+        at = np.searchsorted(lat, added[:, 0], side="right")
+        self.lat = np.insert(lat, at, added[:, 0])
+        self.lng = np.insert(lng, at, added[:, 1])
+        self.owner = np.insert(owner, at, added[:, 2].astype(np.int64))
 
     def distances(self, near: Near, size: int) -> np.ndarray:
         """Per ordinal, the distance of its nearest location within the bounding box of the
@@ -406,6 +418,7 @@ class SearchIndex:
     that leaves search keeps its ordinal and its last document, unlisted: every answer starts
     from the listed ones, so nothing derived needs mending."""
 
+    FIRST_CAPACITY = 1024
     _SCALARS = {
         "listed": (np.bool_, False),
         "gender": (np.int16, 0),
@@ -437,7 +450,7 @@ class SearchIndex:
         self._postings = _Postings()
         self._speakers: dict[str, np.ndarray] = {}
         self._id_rank: np.ndarray | None = None
-        self._grow(1024)
+        self._grow(self.FIRST_CAPACITY)
 
     # --- keeping up with the documents -----------------------------------------------------
 
@@ -449,23 +462,42 @@ class SearchIndex:
         """Start over from these documents (every listed one)."""
         self.__init__()
         for document in documents:
-            self._put(document, bulk=True)
+            self._put(document)
         self._offers.load(self._documents, self._capacity)
         self._places.load(self._documents)
         self._postings.load([term_fields(doc.texts) if doc else {} for doc in self._documents])
 
     def apply(self, listed: Iterable[Document], unlisted: Iterable[uuid.UUID]) -> None:
-        """Changes since the last load or apply."""
-        for document in listed:
-            self._put(document, bulk=False)
+        """Changes since the last load or apply. What derives from them (services, places,
+        postings) is mended once for all of them. Should this fail halfway, only a load
+        makes the index whole again."""
+        offers, places, texts = [], [], []
+        for doc in {doc.id: doc for doc in listed}.values():  # a listing's last document
+            ordinal, old = self._put(doc)
+            if old is None or old.texts != doc.texts:
+                before = term_fields(old.texts) if old else {}
+                texts.append((ordinal, before, term_fields(doc.texts)))
+            if old is None or old.offers != doc.offers:
+                offers.append((ordinal, doc))
+            elif old.next_slots != doc.next_slots:
+                self._offers.fill_next_slots(ordinal, doc)
+            if old is None or old.places != doc.places:
+                places.append((ordinal, doc))
+            for language, speakers in self._speakers.items():
+                speakers[ordinal] = language in doc.languages
         for listing_id in unlisted:
             ordinal = self._ordinal.get(listing_id)
             if ordinal is not None:
                 self._columns["listed"][ordinal] = False
+        self._postings.replace(texts)
+        self._offers.replace(offers)
         if self._offers.needs_packing:
             self._offers.load(self._documents, self._capacity)
+        if places:
+            self._places.replace(places)
 
-    def _put(self, doc: Document, *, bulk: bool) -> None:
+    def _put(self, doc: Document) -> tuple[int, Document | None]:
+        """Store the document and its columns: (its ordinal, the document it replaces)."""
         ordinal = self._ordinal.get(doc.id)
         if ordinal is None:
             ordinal = len(self._ids)
@@ -479,8 +511,6 @@ class SearchIndex:
             self._id_rank = None
         old = self._documents[ordinal]
         self._documents[ordinal] = doc
-        if not bulk:
-            self._mend(ordinal, old, doc)
         columns, days = self._columns, doc.days
         columns["listed"][ordinal] = True
         columns["gender"][ordinal] = self._genders.setdefault(doc.gender, len(self._genders))
@@ -499,20 +529,7 @@ class SearchIndex:
             columns[name][ordinal] = _instant(getattr(days, name), MICROSECOND_MIN)
         self._days_any[ordinal] = _bits_to_words(days.any)
         self._days_every[ordinal] = _bits_to_words(days.every)
-
-    def _mend(self, ordinal: int, old: Document | None, doc: Document) -> None:
-        """What derives from a document that has just changed from `old`."""
-        if old is None or old.texts != doc.texts:
-            before = term_fields(old.texts) if old else {}
-            self._postings.replace(ordinal, before, term_fields(doc.texts))
-        if old is None or old.offers != doc.offers:
-            self._offers.replace(ordinal, doc)
-        elif old.next_slots != doc.next_slots:
-            self._offers.fill_next_slots(ordinal, doc)
-        if old is None or old.places != doc.places:
-            self._places.replace(ordinal, doc.places)
-        for language, speakers in self._speakers.items():
-            speakers[ordinal] = language in doc.languages
+        return ordinal, old
 
     def _grow(self, capacity: int) -> None:
         for name, (dtype, missing) in self._SCALARS.items():

@@ -9,11 +9,13 @@ random token.
 
 Readers: `synced_index()` compares the latest logged change with the one the index last read.
 The same: nothing to do. A later one, while the revision last read still carries the token
-it had: only documents stamped after it are read. An earlier one: this request's snapshot is
-older than one another request already read, and the index stays as it is. Anything else
-(the revision last read pruned from the log, or gone with a rolled-back transaction) reloads
-every document. The index only ever reads what its session's transaction has not written
-itself, which outside the tests' rolled-back transactions means committed data.
+it had: only the documents stamped since are read (unless they are so many that a reload is
+as cheap). Anything else (the revision last read pruned from the log, or gone: a rolled-back
+transaction, a restored database) reloads every document. The index only ever reads what its
+session's transaction has not written itself, which outside the tests' rolled-back
+transactions means committed data; and since a reader runs each statement on a snapshot at
+least as new as the last one read (PostgreSQL's READ COMMITTED; SQLite's transactions take
+the write lock as they begin), revisions it sees never go back in normal running.
 """
 
 import json
@@ -32,6 +34,8 @@ from marketplace.search.engine import Days, Document, SearchIndex, microseconds
 from marketplace.search.models import SearchChange, SearchDocument, SearchState
 
 _CHANGED = "search_changed_documents"
+# Beyond this many changed documents (or a quarter of the index), a worker reloads instead.
+MAX_CHANGES_APPLIED = 2000
 
 
 def changed_documents(session: so.Session) -> set[uuid.UUID]:
@@ -59,7 +63,7 @@ def take_revision(connection: sa.Connection) -> int:
 def _number_changes(session: so.Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: the transaction goes on
-    changed = session.info.pop(_CHANGED, None)
+    changed = session.info.get(_CHANGED)
     if not changed:
         return
     # The last lock such a transaction takes, so it cannot deadlock with the practitioner
@@ -71,6 +75,7 @@ def _number_changes(session: so.Session) -> None:
         .values(revision=revision)
         .execution_options(synchronize_session=False)
     )
+    del session.info[_CHANGED]
 
 
 @sa.event.listens_for(so.Session, "after_soft_rollback")
@@ -124,11 +129,6 @@ def warm_index(app: Flask) -> None:
             db.session.remove()
 
 
-def drop_index(app: Flask) -> None:
-    """Forget the worker's index (for tests, whose rollbacks undo what it has read)."""
-    app.extensions.pop("search_replica", None)
-
-
 @contextmanager
 def synced_index() -> Iterator[SearchIndex]:
     """This worker's index, up to date with every committed change the session can see,
@@ -152,20 +152,19 @@ def _catch_up(replica: _Replica) -> None:
     latest = tuple(latest) if latest is not None else None
     if replica.loaded and latest == replica.seen:
         return
-    if replica.loaded and latest is not None and replica.seen is not None:
+    loaded, replica.loaded = replica.loaded, False  # until the index is whole again
+    if loaded and latest is not None and replica.seen is not None and latest[0] > replica.seen[0]:
         revision, token = replica.seen
-        if latest[0] < revision:
-            return
         still = db.session.scalar(
             sa.select(SearchChange.token).where(SearchChange.revision == revision)
         )
-        if latest[0] > revision and still == token:
-            rows = _documents(SearchDocument.revision > revision)
+        rows = _documents(SearchDocument.revision > revision) if still == token else None
+        if rows is not None and len(rows) <= max(MAX_CHANGES_APPLIED, replica.index.size // 4):
             replica.index.apply(
                 [_document(row) for row in rows if row.listed],
                 [row.practitioner_id for row in rows if not row.listed],
             )
-            replica.seen = latest
+            replica.loaded, replica.seen = True, latest
             return
     replica.index.load(_document(row) for row in _documents(SearchDocument.listed))
     replica.loaded, replica.seen = True, latest

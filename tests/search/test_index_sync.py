@@ -1,19 +1,26 @@
 """Each worker's in-memory index follows the committed search documents."""
 
 import contextlib
+import runpy
+from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 import sqlalchemy as sa
 
 from marketplace.accounts.models import User
 from marketplace.extensions import db, utc_now
 from marketplace.practitioners import service as listings
 from marketplace.practitioners.models import ListingStatus, Practitioner
+from marketplace.search.engine import SearchIndex
 from marketplace.search.models import SearchChange
 from marketplace.search.service import SearchQuery, search_practitioners
 from marketplace.search.sync import prune_changes
 from tests.conftest import make_app
 from tests.factories import create_listing, set_status
 from tests.search.builders import search
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def found(client, **params) -> set[str]:
@@ -127,3 +134,33 @@ def test_documents_without_a_logged_change_are_loaded(app, database_url):
         db.session.execute(sa.delete(SearchChange))
         db.session.commit()
     assert found(make_app(database_url).test_client()) == {str(built.id)}
+
+
+def test_a_worker_whose_catching_up_failed_reloads_at_the_next_search(app, client, monkeypatch):
+    first = create_listing(app, therapy="cupping")
+    assert found(client) == {str(first.id)}
+    applying = SearchIndex.apply
+
+    def fail_halfway(index, listed, unlisted):
+        listed = list(listed)
+        applying(index, listed[:0], [])
+        index._put(listed[0])  # the document stored, what derives from it not mended
+        raise MemoryError
+
+    monkeypatch.setattr(SearchIndex, "apply", fail_halfway)
+    second = create_listing(app, therapy="dry-needling")
+    with pytest.raises(MemoryError):
+        search(client)
+    monkeypatch.setattr(SearchIndex, "apply", applying)
+    assert found(client, therapy="dry-needling") == {str(second.id)}
+    assert found(client) == {str(first.id), str(second.id)}
+
+
+def test_gunicorn_loads_a_workers_index_before_it_serves(app, database_url):
+    listing = create_listing(app)
+    worker_app = make_app(database_url)
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    settings["post_worker_init"](SimpleNamespace(wsgi=worker_app))
+    replica = worker_app.extensions["search_replica"]
+    assert replica.loaded
+    assert replica.index.ids_of(range(replica.index.size)) == [listing.id]
