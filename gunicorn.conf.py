@@ -1,15 +1,22 @@
 """gunicorn's settings, read from the working directory (`gunicorn wsgi:app` in production)."""
 
 import logging
+import threading
 
 
 def post_worker_init(worker):
-    """Load the worker's search index before it takes requests, so that no patient's search
-    waits for it (some seconds at 100,000 listings). A failure only defers the load to the
-    first search."""
+    """Start loading the worker's search index as it starts serving (some seconds at 100,000
+    listings), so that no patient's search waits for all of it. In a thread: the worker keeps
+    answering gunicorn's heartbeat however long the load takes, and a search that comes first
+    waits for the load rather than doing it again. A failure only defers it to that search."""
     from marketplace.search.sync import warm_index
 
-    try:
-        warm_index(worker.wsgi)
-    except Exception:
-        logging.getLogger("gunicorn.error").exception("search index not loaded at start")
+    def warm():
+        try:
+            warm_index(worker.wsgi)
+        except Exception:
+            logging.getLogger("gunicorn.error").exception("search index not loaded at start")
+
+    loading = threading.Thread(target=warm, name="search-index", daemon=True)
+    loading.start()
+    return loading

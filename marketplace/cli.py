@@ -1,15 +1,10 @@
 """Flask CLI commands: `flask --app wsgi <command>`."""
 
-from datetime import timedelta
-
 import click
 from flask import Flask
 
 from marketplace.accounts.schemas import PASSWORD_MIN_LENGTH
 from marketplace.extensions import db
-
-# A worker that has not searched for longer than this reloads its whole index.
-CHANGE_LOG_KEPT = timedelta(days=1)
 
 
 def register(app: Flask) -> None:
@@ -34,8 +29,9 @@ def register(app: Flask) -> None:
     @click.option(
         "--stale-only",
         is_flag=True,
-        help="Only listings whose summary has a day whose first slot has passed (cheap; run "
-        "every few minutes so `soonest` ordering stays exact).",
+        help="Only listings whose summary has a day whose first slot has passed, and approved "
+        "listings without a search document (cheap; run every few minutes so `soonest` "
+        "ordering stays exact).",
     )
     def refresh_availability(batch_size: int, stale_only: bool) -> None:
         """Sweep lapsed holds and roll every approved listing's availability summary forward.
@@ -50,17 +46,23 @@ def register(app: Flask) -> None:
         from marketplace.extensions import utc_now
         from marketplace.practitioners.models import ListingStatus, Practitioner
         from marketplace.search.index import reindex_listing
+        from marketplace.search.models import SearchDocument
         from marketplace.search.sync import prune_changes
 
         expired = expire_all_lapsed_holds(utc_now())
         db.session.commit()
         if stale_only:
-            listing_ids = db.session.scalars(
-                sa.select(AvailabilityDay.practitioner_id)
-                .where(AvailabilityDay.first_bookable_until < utc_now())
-                .distinct()
-                .order_by(AvailabilityDay.practitioner_id)
-            ).all()
+            stale = sa.select(AvailabilityDay.practitioner_id).where(
+                AvailabilityDay.first_bookable_until < utc_now()
+            )
+            # And approved listings without a search document (after an upgrade rebuilt them).
+            unindexed = sa.select(Practitioner.id).where(
+                Practitioner.status == ListingStatus.APPROVED,
+                ~sa.exists().where(SearchDocument.practitioner_id == Practitioner.id),
+            )
+            listing_ids = sorted(
+                set(db.session.scalars(stale.distinct())) | set(db.session.scalars(unindexed))
+            )
         else:
             listing_ids = db.session.scalars(
                 sa.select(Practitioner.id)
@@ -72,7 +74,7 @@ def register(app: Flask) -> None:
             for listing_id in listing_ids[start : start + batch_size]:
                 reindex_listing(listing_id, now)
             db.session.commit()
-        prune_changes(keep_after=utc_now() - CHANGE_LOG_KEPT)
+        prune_changes(utc_now())
         db.session.commit()
         click.echo(f"Expired {len(expired)} lapsed holds; refreshed {len(listing_ids)} listings.")
 

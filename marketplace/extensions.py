@@ -115,6 +115,8 @@ def after_commit(callback: Callable[[], Any]) -> None:
 
 @sa.event.listens_for(so.Session, "after_commit")
 def _run_after_commit(session: so.Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: nothing is committed yet
     for callback in session.info.pop("after_commit", []):
         try:
             callback()
@@ -125,6 +127,7 @@ def _run_after_commit(session: so.Session) -> None:
 
 @sa.event.listens_for(so.Session, "after_soft_rollback")
 def _drop_after_commit(session: so.Session, previous_transaction: so.SessionTransaction) -> None:
-    # Not a savepoint's rollback, nor a failed flush's inside one: the transaction goes on.
+    # Only the outermost transaction's rollback: a savepoint's, or a flush's that failed
+    # inside one, leaves the transaction going on.
     if previous_transaction.parent is None:
         session.info.pop("after_commit", None)

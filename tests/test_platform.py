@@ -116,3 +116,16 @@ def test_after_commit_callbacks_survive_a_savepoint_that_failed(app):
             db.session.flush()
         db.session.commit()
     assert ran == ["notified"]
+
+
+def test_after_commit_callbacks_wait_for_the_outer_commit(app):
+    ran = []
+    with app.app_context():
+        after_commit(lambda: ran.append("notified"))
+        with db.session.begin_nested():
+            db.session.add(
+                User(email="saved@example.com", name="Saved", password_hash="x", role=Role.PATIENT)
+            )
+        assert ran == []
+        db.session.rollback()
+    assert ran == []

@@ -211,7 +211,7 @@ def get_bookable_service(listing: Practitioner, service_id: uuid.UUID) -> Servic
         sa.select(Service).where(
             Service.id == service_id,
             Service.practitioner_id == listing.id,
-            Service.is_offered(),
+            Service.is_offered,
         )
     )
     if service is None:

@@ -21,7 +21,7 @@ def _offering(*group_by: sa.ColumnElement) -> sa.Select:
         .join(Practitioner, Practitioner.id == Service.practitioner_id)
         .where(
             Practitioner.status == ListingStatus.APPROVED,
-            Service.is_offered(),
+            Service.is_offered,
         )
         .group_by(*group_by)
     )

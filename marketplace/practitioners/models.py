@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from sqlalchemy.ext.hybrid import hybrid_property
 
 from marketplace.accounts.models import User
 from marketplace.catalog.models import TherapyType
@@ -226,7 +227,12 @@ class Service(db.Model):
     def therapy(self) -> str:
         return self.therapy_type.slug
 
+    @hybrid_property
+    def is_offered(self) -> bool:
+        """Active and not removed: bookable, and what search lists."""
+        return self.active and self.deleted_at is None
+
+    @is_offered.inplace.expression
     @classmethod
-    def is_offered(cls) -> sa.ColumnElement[bool]:
-        """SQL: active and not removed (bookable, and what search lists)."""
+    def _is_offered_expression(cls) -> sa.ColumnElement[bool]:
         return sa.and_(cls.active, cls.deleted_at.is_(None))

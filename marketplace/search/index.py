@@ -219,7 +219,7 @@ def reindex_listing(listing_id: uuid.UUID, now: datetime | None = None) -> None:
     db.session.refresh(listing)
     services = db.session.execute(
         sa.select(Service.therapy_type_id, Service.price_cents, Service.duration_minutes)
-        .where(Service.practitioner_id == listing_id, Service.is_offered())
+        .where(Service.practitioner_id == listing_id, Service.is_offered)
         .order_by(Service.therapy_type_id, Service.price_cents, Service.duration_minutes)
     ).all()
     if listing.status is not ListingStatus.APPROVED or not services:

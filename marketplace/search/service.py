@@ -129,7 +129,7 @@ def _text_terms(q: str | None) -> tuple[Term, ...]:
 
 def _matching_service(query: SearchQuery, therapy_ids: list[int] | None) -> list:
     """What a service must be to match the query."""
-    conditions = [Service.is_offered()]
+    conditions = [Service.is_offered]
     if therapy_ids is not None:
         conditions.append(Service.therapy_type_id.in_(therapy_ids))
     if query.price_max is not None:
@@ -321,7 +321,8 @@ def _page_items(
     query: SearchQuery,
     therapy_ids,
 ) -> list[dict[str, Any]]:
-    """The result cards of a page: three reads by primary or foreign key."""
+    """The result cards of a page: three reads by primary or foreign key (the services and
+    locations as the models, which their shared schemas dump)."""
     if not ids:
         return []
     listings = {
@@ -341,60 +342,26 @@ def _page_items(
             ).where(Practitioner.id.in_(ids))
         )
     }
-    services: dict[uuid.UUID, list[dict]] = {listing_id: [] for listing_id in ids}
-    for row in db.session.execute(
-        sa.select(
-            Service.id,
-            Service.practitioner_id,
-            TherapyType.slug,
-            TherapyType.name.label("therapy_name"),
-            Service.name,
-            Service.description,
-            Service.duration_minutes,
-            Service.price_cents,
-            Service.currency,
-        )
-        .join(TherapyType, TherapyType.id == Service.therapy_type_id)
+    services: dict[uuid.UUID, list[Service]] = {listing_id: [] for listing_id in ids}
+    for service in db.session.scalars(
+        sa.select(Service)
         .where(Service.practitioner_id.in_(ids), *_matching_service(query, therapy_ids))
         .order_by(Service.price_cents, Service.name, Service.id)
     ):
-        services[row.practitioner_id].append(
-            {
-                "id": row.id,
-                "therapy": row.slug,
-                "therapy_type": {"name": row.therapy_name},
-                "name": row.name,
-                "description": row.description,
-                "duration_minutes": row.duration_minutes,
-                "price_cents": row.price_cents,
-                "currency": row.currency,
-            }
-        )
-    locations: dict[uuid.UUID, list] = {listing_id: [] for listing_id in ids}
-    for row in db.session.execute(
-        sa.select(
-            Location.id,
-            Location.practitioner_id,
-            Location.name,
-            Location.address,
-            Location.suburb,
-            Location.state,
-            Location.postcode,
-            Location.country,
-            Location.latitude,
-            Location.longitude,
-        )
+        services[service.practitioner_id].append(service)
+    locations: dict[uuid.UUID, list[Location]] = {listing_id: [] for listing_id in ids}
+    for location in db.session.scalars(
+        sa.select(Location)
         .where(Location.practitioner_id.in_(ids), Location.deleted_at.is_(None))
         .order_by(Location.created_at, Location.id)
     ):
-        locations[row.practitioner_id].append(row)
+        locations[location.practitioner_id].append(location)
 
     items = []
     for listing_id, distance in zip(ids, distances, strict=True):
         listing = listings[listing_id]
         offered = services[listing_id]
-        therapies = {s["therapy"]: s["therapy_type"]["name"] for s in offered}
-        nearest = _nearest(locations[listing_id], query)
+        therapies = {s.therapy_type.slug: s.therapy_type.name for s in offered}
         items.append(
             {
                 "id": listing.id,
@@ -407,8 +374,8 @@ def _page_items(
                 "telehealth": listing.telehealth,
                 "therapies": [{"slug": slug, "name": name} for slug, name in therapies.items()],
                 "services": offered,
-                "price_from_cents": min((s["price_cents"] for s in offered), default=None),
-                "location": nearest._asdict() if nearest is not None else None,
+                "price_from_cents": min((s.price_cents for s in offered), default=None),
+                "location": _nearest(locations[listing_id], query),
                 "distance_km": round(distance, 2) if distance is not None else None,
                 "rating_average": listing.rating_average,
                 "rating_count": listing.rating_count,
@@ -418,7 +385,7 @@ def _page_items(
     return items
 
 
-def _nearest(locations: list, query: SearchQuery):
+def _nearest(locations: list[Location], query: SearchQuery) -> Location | None:
     """The listing's location nearest the patient (its first when not located)."""
     if not locations or not query.located:
         return locations[0] if locations else None

@@ -23,7 +23,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -36,6 +36,7 @@ from marketplace.search.models import SearchChange, SearchDocument, SearchState
 _CHANGED = "search_changed_documents"
 # Beyond this many changed documents (or a quarter of the index), a worker reloads instead.
 MAX_CHANGES_APPLIED = 2000
+CHANGE_LOG_KEPT = timedelta(days=1)
 
 
 def changed_documents(session: so.Session) -> set[uuid.UUID]:
@@ -87,8 +88,10 @@ def _forget_changes(session: so.Session, previous_transaction: so.SessionTransac
         session.info.pop(_CHANGED, None)
 
 
-def prune_changes(keep_after: datetime) -> int:
-    """Forget changes committed before `keep_after` (a worker that slept past them reloads)."""
+def prune_changes(now: datetime) -> int:
+    """Forget changes committed more than CHANGE_LOG_KEPT before `now` (a worker that slept
+    past them reloads)."""
+    keep_after = now - CHANGE_LOG_KEPT
     latest = db.session.scalar(sa.select(sa.func.max(SearchChange.revision)))
     return db.session.execute(
         sa.delete(SearchChange).where(
@@ -134,6 +137,10 @@ def synced_index() -> Iterator[SearchIndex]:
     """This worker's index, up to date with every committed change the session can see,
     held for the duration of the block (other threads wait to read or update it)."""
     replica = _replica()
+    # The transaction first, the index's lock second, in every thread: on SQLite a transaction
+    # begins by taking the database's write lock, which a thread holding the index's would
+    # otherwise wait for while its holder waits for the index.
+    db.session.connection()
     with replica.lock:
         _catch_up(replica)
         yield replica.index

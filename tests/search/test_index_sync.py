@@ -15,7 +15,7 @@ from marketplace.practitioners.models import ListingStatus, Practitioner
 from marketplace.search.engine import SearchIndex
 from marketplace.search.models import SearchChange
 from marketplace.search.service import SearchQuery, search_practitioners
-from marketplace.search.sync import prune_changes
+from marketplace.search.sync import CHANGE_LOG_KEPT, prune_changes
 from tests.conftest import make_app
 from tests.factories import create_listing, set_status
 from tests.search.builders import search
@@ -66,7 +66,7 @@ def test_a_worker_whose_last_change_was_pruned_reloads(app, client):
     assert found(client) == {str(first.id)}
     second = create_listing(app)
     with app.app_context():
-        prune_changes(keep_after=utc_now())
+        prune_changes(utc_now() + CHANGE_LOG_KEPT)
         db.session.commit()
     suspend(app, first.id)
     assert found(client) == {str(second.id)}
@@ -160,7 +160,7 @@ def test_gunicorn_loads_a_workers_index_before_it_serves(app, database_url):
     listing = create_listing(app)
     worker_app = make_app(database_url)
     settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    settings["post_worker_init"](SimpleNamespace(wsgi=worker_app))
+    settings["post_worker_init"](SimpleNamespace(wsgi=worker_app)).join(timeout=60)
     replica = worker_app.extensions["search_replica"]
     assert replica.loaded
     assert replica.index.ids_of(range(replica.index.size)) == [listing.id]

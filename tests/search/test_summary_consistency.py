@@ -25,6 +25,8 @@ from marketplace.bookings.models import Booking
 from marketplace.extensions import db
 from marketplace.practitioners import service as listings
 from marketplace.practitioners.models import Practitioner
+from marketplace.search.models import SearchDocument
+from marketplace.search.sync import take_revision
 from tests.factories import create_listing
 from tests.search.builders import (
     ALL_DAY,
@@ -338,6 +340,23 @@ def test_refresh_availability_sweeps_lapsed_holds_and_frees_their_slots(
     assert offered[0]["start_at"] == first["start_at"]
     [item] = search(client)["items"]
     assert parse(item["next_available_at"]) == parse(first["start_at"])
+
+
+def test_refresh_availability_stale_only_indexes_approved_listings_without_a_document(
+    app, client, runner
+):
+    listing = create_listing(app, timezone="UTC", weekly_hours=ALL_DAY, min_notice_minutes=0)
+    with app.app_context():  # as after an upgrade that rebuilds the documents
+        db.session.execute(
+            sa.delete(SearchDocument).where(SearchDocument.practitioner_id == listing.id)
+        )
+        take_revision(db.session.connection())
+        db.session.commit()
+    assert search(client)["items"] == []
+
+    result = runner.invoke(args=["refresh-availability", "--stale-only"])
+    assert result.exit_code == 0, result.output
+    assert [item["id"] for item in search(client)["items"]] == [str(listing.id)]
 
 
 def test_refresh_availability_rolls_the_summary_forward(
