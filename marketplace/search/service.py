@@ -93,17 +93,13 @@ def _therapy_ids(query: SearchQuery, active: dict[str, int]) -> list[int] | None
     return None if wanted is None else sorted(wanted)
 
 
-def _text_terms(q: str | None) -> tuple[Term, ...]:
+def _text_terms(q: str | None, active_names: dict[int, str]) -> tuple[Term, ...]:
     """The words of `q`, each with the therapies it names: an active therapy whose name has
     a word starting with it, or any therapy treating a condition whose name or synonyms do."""
     words = terms(q)
     if not words:
         return ()
-    named: dict[int, set[str]] = {}
-    for therapy_id, name in db.session.execute(
-        sa.select(TherapyType.id, TherapyType.name).where(TherapyType.active)
-    ):
-        named.setdefault(therapy_id, set()).update(known_terms(name))
+    named = {therapy_id: set(known_terms(name)) for therapy_id, name in active_names.items()}
     condition_words = {
         condition_id: known_terms(" ".join([name, *(synonyms or [])]))
         for condition_id, name, synonyms in db.session.execute(
@@ -139,11 +135,10 @@ def _matching_service(query: SearchQuery, therapy_ids: list[int] | None) -> list
 
 def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
     """One page of approved listings matching every filter, with the total and facets."""
-    active = dict(
-        db.session.execute(
-            sa.select(TherapyType.slug, TherapyType.id).where(TherapyType.active)
-        ).all()
-    )
+    therapies = db.session.execute(
+        sa.select(TherapyType.slug, TherapyType.id, TherapyType.name).where(TherapyType.active)
+    ).all()
+    active = {slug: therapy_id for slug, therapy_id, _name in therapies}
     therapy_ids = _therapy_ids(query, active)
     near = Near(query.lat, query.lng, query.radius_km) if query.located else None
     criteria = Criteria(
@@ -152,7 +147,7 @@ def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
         gender=query.gender,
         language=query.language,
         telehealth=query.telehealth,
-        terms=_text_terms(query.q),
+        terms=_text_terms(query.q, {therapy_id: name for _slug, therapy_id, name in therapies}),
         near=near,
         available_on=None if query.available_on is None else day_number(query.available_on),
     )
