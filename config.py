@@ -40,6 +40,10 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # The pages' forms check their token (marketplace/web); the JSON API is bearer or
+    # same-origin cookie only, and webhooks carry signatures instead.
+    WTF_CSRF_CHECK_DEFAULT = False
+    WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session that holds it
 
     PAYMENTS_PROVIDER = _payments_provider()
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")

@@ -6,7 +6,7 @@ from flask import Flask
 
 from config import CONFIGS, INSTANCE_DIR
 from marketplace.errors import ProblemApi, register_error_handlers
-from marketplace.extensions import db, limiter, migrate
+from marketplace.extensions import csrf, db, limiter, migrate
 
 
 def create_app(config: str | type | None = None, **overrides) -> Flask:
@@ -46,6 +46,7 @@ def register_extensions(app: Flask) -> None:
         compare_type=True,
     )
     limiter.init_app(app)
+    csrf.init_app(app)
     init_auth(app)
     app.extensions["api"] = ProblemApi(app)
 
@@ -63,7 +64,7 @@ def _tune_postgresql(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from marketplace import health
+    from marketplace import health, web
     from marketplace.accounts import routes as accounts
     from marketplace.admin import routes as admin
     from marketplace.availability import routes as availability
@@ -72,7 +73,6 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.payments import routes as payments
     from marketplace.practitioners import routes as practitioners
     from marketplace.search import routes as search
-    from marketplace.web import routes as web
 
     api = app.extensions["api"]
     modules = (
@@ -88,7 +88,7 @@ def register_blueprints(app: Flask) -> None:
     )
     for module in modules:
         api.register_blueprint(module.bp)
-    app.register_blueprint(web.bp)
+    web.register(app)
 
 
 def register_commands(app: Flask) -> None:

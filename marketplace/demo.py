@@ -589,10 +589,7 @@ def _book(gen: Generator, patient: User, listing: Practitioner, now: datetime, d
         location_id=slot.location_id,
         idempotency_key=f"demo-seed-{listing.slug}-{days}",
         now=now,
-        policy=bookings.BookingPolicy(
-            fee_bps=current_app.config["PLATFORM_FEE_BPS"],
-            hold_minutes=current_app.config["HOLD_MINUTES"],
-        ),
+        policy=bookings.BookingPolicy.from_config(current_app.config),
         payment_provider=SimulatedGateway.name,
     )
     return booking
@@ -660,6 +657,8 @@ def seed_demo(now: datetime) -> DemoResult:
     demo_listing, sydney, melbourne = approved[0], approved[5], approved[1]
     for listing, days in ((demo_listing, 2), (demo_listing, 6), (sydney, 3)):
         _pay(_book(gen, patient, listing, now, days), now)
-    _book(gen, patient, melbourne, now, 4)  # left held, awaiting payment
+    # Only bookings a patient could have made: a hold without its payment page could never
+    # be paid, yet would count toward the unpaid-holds cap.
+    _pay(_book(gen, patient, melbourne, now, 4), now)
     db.session.flush()
     return DemoResult(created=True, credentials=list(DEMO_CREDENTIALS))

@@ -15,6 +15,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase, registry
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
+csrf = CSRFProtect()
 
 
 @sa.event.listens_for(sa.Engine, "connect")

@@ -23,7 +23,7 @@ from flask_sqlalchemy.session import Session as FlaskSession
 
 from config import normalise_database_url
 from marketplace import create_app
-from marketplace.extensions import db
+from marketplace.extensions import db, limiter
 
 BACKEND = os.environ.get("TEST_BACKEND", "sqlite")
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
@@ -106,6 +106,15 @@ def _rollback_each_test(request, app):
         db.session = original_session
         outer.rollback()
         connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _rate_limits_stay_in_their_test():
+    """The limiter is one object shared by every app: a test that makes an app with limits on
+    must not leave them on for the session app's next tests."""
+    enabled = limiter.enabled
+    yield
+    limiter.enabled = enabled
 
 
 @pytest.fixture

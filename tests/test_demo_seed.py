@@ -101,8 +101,9 @@ def check_patient_bookings() -> None:
     statuses = list(
         db.session.scalars(sa.select(Booking.status).where(Booking.patient_id == patient.id))
     )
-    assert statuses.count(BookingStatus.CONFIRMED) >= 2
-    assert statuses.count(BookingStatus.HELD) == 1
+    assert statuses.count(BookingStatus.CONFIRMED) >= 3
+    # A seeded hold would have no payment page, yet count toward the unpaid-holds cap.
+    assert statuses.count(BookingStatus.HELD) == 0
 
 
 def test_seed_demo_builds_the_marketplace_once(app, client):

@@ -6,7 +6,6 @@ from flask_smorest import Blueprint, abort
 
 from marketplace.accounts import service
 from marketplace.accounts.auth import login_required
-from marketplace.accounts.models import Role
 from marketplace.accounts.schemas import (
     CredentialsSchema,
     IssuedTokenSchema,
@@ -17,7 +16,7 @@ from marketplace.accounts.schemas import (
 )
 from marketplace.extensions import db, limiter
 from marketplace.pagination import PageArgs, page_of, paginate
-from marketplace.practitioners.service import create_listing
+from marketplace.practitioners.service import sign_up
 
 bp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts and sign-in")
 
@@ -36,9 +35,7 @@ def _authenticate_or_401(email: str, password: str):
 @bp.arguments(RegisterSchema)
 @bp.response(201, UserSchema)
 def register(data):
-    user = service.register_user(**data)
-    if user.role is Role.PRACTITIONER:
-        create_listing(user)
+    user = sign_up(**data)
     db.session.commit()
     return user
 

@@ -1,5 +1,8 @@
 """Admin rules: reviewing and suspending listings."""
 
+import uuid
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
@@ -58,3 +61,12 @@ def review_listing(
     db.session.flush()
     reindex_listing(listing.id)
     return listing
+
+
+def users_by_id(user_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, User]:
+    """The users behind some ids (audit actors, reviewers), for showing who acted."""
+    wanted = {user_id for user_id in user_ids if user_id is not None}
+    if not wanted:
+        return {}
+    users = db.session.scalars(sa.select(User).where(User.id.in_(wanted)))
+    return {user.id: user for user in users}

@@ -23,25 +23,43 @@ def booking_uid(booking_id: Any) -> str:
     return f"{booking_id}@{UID_DOMAIN}"
 
 
-def build_feed(
-    display_name: str, rows: Iterable[tuple[Any, str, str, Any]], now: datetime
-) -> bytes:
+def booking_event(booking: Any, summary: str, location: Any, now: datetime) -> Event:
+    event = Event()
+    event.add("uid", booking_uid(booking.id))
+    event.add("dtstamp", now)
+    event.add("dtstart", booking.start_at)
+    event.add("dtend", booking.end_at)
+    event.add("summary", summary)
+    event.add("status", "CONFIRMED")
+    event.add("last-modified", booking.updated_at)
+    if location is not None:
+        event.add("location", f"{location.name}, {location.address}, {location.suburb}")
+    return event
+
+
+def _calendar(method: str) -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
+    calendar.add("method", method)
+    return calendar
+
+
+def build_feed(
+    display_name: str, rows: Iterable[tuple[Any, str, str, Any]], now: datetime
+) -> bytes:
+    calendar = _calendar("PUBLISH")
     calendar.add("x-wr-calname", f"{display_name} · bookings")
     for booking, service_name, patient_name, location in rows:
-        event = Event()
-        event.add("uid", booking_uid(booking.id))
-        event.add("dtstamp", now)
-        event.add("dtstart", booking.start_at)
-        event.add("dtend", booking.end_at)
-        event.add("summary", f"{service_name} · {patient_name}")
-        event.add("status", "CONFIRMED")
-        event.add("last-modified", booking.updated_at)
-        if location is not None:
-            event.add("location", f"{location.name}, {location.address}, {location.suburb}")
-        calendar.add_component(event)
+        calendar.add_component(
+            booking_event(booking, f"{service_name} · {patient_name}", location, now)
+        )
+    return calendar.to_ical()
+
+
+def build_booking_file(booking: Any, summary: str, location: Any, now: datetime) -> bytes:
+    """One appointment as an "Add to calendar" file (same UID as in the practitioner's feed)."""
+    calendar = _calendar("PUBLISH")
+    calendar.add_component(booking_event(booking, summary, location, now))
     return calendar.to_ical()

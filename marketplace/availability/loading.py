@@ -197,3 +197,11 @@ def first_free_slots(
         )
         firsts.append(slots[0].start_at if slots else None)
     return firsts
+
+
+def earliest_free_slot(listing: Practitioner, duration_minutes: int, now: datetime) -> Slot | None:
+    """The first slot the public could book now, anywhere in the listing's horizon."""
+    first_day = local_today(listing, now)
+    last_day = first_day + timedelta(days=listing.horizon_days)
+    slots = free_slots(listing, duration_minutes, first_day, last_day, now)
+    return slots[0] if slots else None

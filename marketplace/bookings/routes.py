@@ -33,14 +33,6 @@ bp = Blueprint("bookings", __name__, url_prefix="/api/v1", description="Bookings
 BOOKING_LIMIT = "20 per minute"
 
 
-def _policy() -> service.BookingPolicy:
-    return service.BookingPolicy(
-        fee_bps=current_app.config["PLATFORM_FEE_BPS"],
-        hold_minutes=current_app.config["HOLD_MINUTES"],
-        max_open_holds=current_app.config["MAX_OPEN_HOLDS"],
-    )
-
-
 def _booker_key() -> str:
     return f"user:{current_user.id}"
 
@@ -52,38 +44,32 @@ def _booker_key() -> str:
 @bp.arguments(BookingCreateSchema)
 @bp.response(201, BookingCreatedSchema)
 def create_booking(headers, data):
-    gateway = get_gateway()
-    booking, _created = service.create_booking(
+    booking = service.book(
         patient=current_user,
         service_id=data["service_id"],
         start_at=data["start_at"],
         location_id=data["location_id"],
         idempotency_key=headers["idempotency_key"],
+        policy=service.BookingPolicy.from_config(current_app.config),
+        gateway=get_gateway(),
+        return_urls=return_urls,
         now=utc_now(),
-        policy=_policy(),
-        payment_provider=gateway.name,
     )
-    # The hold is committed before the provider is called: the practitioner's lock is not
-    # held across a network round trip, and a retry finds the booking by its key.
-    db.session.commit()
-    try:
-        service.open_checkout(
-            booking,
-            gateway,
-            patient_email=current_user.email,
-            success_url=url_for("web.booking_done", booking_id=booking.id, _external=True),
-            cancel_url=url_for(
-                "payments.checkout_cancelled",
-                booking_id=booking.id,
-                token=service.checkout_cancel_token(booking),
-                _external=True,
-            ),
-            now=utc_now(),
-        )
-    finally:
-        # Either the session, or (the provider failed) the released hold.
-        db.session.commit()
     return {"booking": booking, "checkout_url": booking.checkout_url}
+
+
+def return_urls(booking) -> tuple[str, str]:
+    """Where the payment page sends the patient: the confirmation, or back with the hold
+    released."""
+    return (
+        url_for("web.booking_done", booking_id=booking.id, _external=True),
+        url_for(
+            "payments.checkout_cancelled",
+            booking_id=booking.id,
+            token=service.checkout_cancel_token(booking),
+            _external=True,
+        ),
+    )
 
 
 @bp.route("/bookings")

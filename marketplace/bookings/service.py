@@ -9,7 +9,7 @@ backs this up; a lost race surfaces as `SlotUnavailable` (409), never as a 500.
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import partial
@@ -34,6 +34,7 @@ from marketplace.errors import (
     ValidationFailed,
 )
 from marketplace.extensions import after_commit, db
+from marketplace.formatting import local_clock, local_full
 from marketplace.payments.gateway import CheckoutRequest, PaymentGateway, get_gateway
 from marketplace.payments.money import late_cancellation_refund, platform_fee
 from marketplace.practitioners.locking import lock_practitioner
@@ -52,6 +53,14 @@ class BookingPolicy:
     hold_minutes: int
     # Unpaid holds one patient may have at once; more looks like hoarding a calendar.
     max_open_holds: int = 3
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "BookingPolicy":
+        return cls(
+            fee_bps=config["PLATFORM_FEE_BPS"],
+            hold_minutes=config["HOLD_MINUTES"],
+            max_open_holds=config["MAX_OPEN_HOLDS"],
+        )
 
 
 def booking_state(booking: Booking) -> dict[str, Any]:
@@ -284,6 +293,51 @@ def open_checkout(booking: Booking, gateway: PaymentGateway, **checkout) -> Book
         raise
 
 
+def book(
+    *,
+    patient: User,
+    service_id: uuid.UUID,
+    start_at: datetime,
+    location_id: uuid.UUID | None,
+    idempotency_key: str | None,
+    policy: BookingPolicy,
+    gateway: PaymentGateway,
+    return_urls: Callable[[Booking], tuple[str, str]],
+    now: datetime,
+) -> Booking:
+    """Hold the slot and open its payment page: what `POST /bookings` and the Book button do.
+
+    `return_urls(booking)` gives (success_url, cancel_url). The hold is committed before the
+    provider is called: the practitioner's lock is not held across a network round trip, and
+    a retry finds the booking by its key.
+    """
+    booking, _created = create_booking(
+        patient=patient,
+        service_id=service_id,
+        start_at=start_at,
+        location_id=location_id,
+        idempotency_key=idempotency_key,
+        now=now,
+        policy=policy,
+        payment_provider=gateway.name,
+    )
+    db.session.commit()
+    success_url, cancel_url = return_urls(booking)
+    try:
+        open_checkout(
+            booking,
+            gateway,
+            patient_email=patient.email,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            now=now,
+        )
+    finally:
+        # Either the session, or (the provider failed) the released hold.
+        db.session.commit()
+    return booking
+
+
 def checkout_cancel_token(booking: Booking) -> str:
     """The signed token in the provider's cancel link: proof the patient came from checkout."""
     return _cancel_signer().dumps(str(booking.id))
@@ -477,6 +531,15 @@ def cancel_booking(
     return booking
 
 
+def reschedule_refusal(booking: Booking, listing: Practitioner, now: datetime) -> str | None:
+    """Why the patient may not move this booking now, or None when they may."""
+    if not booking.is_active(now):
+        return f"A {booking.status.value} booking cannot be rescheduled."
+    if booking.start_at - now < timedelta(hours=listing.free_cancellation_hours):
+        return "Too close to the appointment to reschedule; cancel instead."
+    return None
+
+
 def reschedule_booking(
     booking: Booking, actor: User, new_start: datetime, now: datetime
 ) -> Booking:
@@ -484,14 +547,13 @@ def reschedule_booking(
     if not is_patient_of(actor, booking):
         raise NotPermitted("Only the patient can reschedule.")
     lock_booking(booking)
-    if not booking.is_active(now):
-        raise Conflict(f"A {booking.status.value} booking cannot be rescheduled.")
     try:
         service, listing = _bookable(booking.service_id, refresh=True)
     except ValidationFailed:
         raise Conflict("This practitioner is not taking bookings for this service.") from None
-    if booking.start_at - now < timedelta(hours=listing.free_cancellation_hours):
-        raise Conflict("Too close to the appointment to reschedule; cancel instead.")
+    refusal = reschedule_refusal(booking, listing, now)
+    if refusal:
+        raise Conflict(refusal)
     expire_lapsed_holds(listing.id, now)
     slot = find_slot(
         listing, service.duration_minutes, new_start, now, ignore_booking_id=booking.id
@@ -689,11 +751,10 @@ def checkout_view(session_id: str) -> Mapping[str, Any] | None:
         "service": service,
         "listing": listing,
         "starts": local_time_label(booking, listing),
-        "hold_until": booking.hold_expires_at.astimezone(zone_of(listing)).strftime("%H:%M"),
+        "hold_until": local_clock(booking.hold_expires_at, listing.timezone),
     }
 
 
 def local_time_label(booking: Booking, listing: Practitioner) -> str:
     """The appointment as the patient will experience it: the clinic's local time."""
-    local = booking.start_at.astimezone(zone_of(listing))
-    return f"{local:%A %d %B %Y, %H:%M} ({listing.timezone})"
+    return local_full(booking.start_at, listing.timezone)

@@ -15,6 +15,7 @@ from marketplace.extensions import db, utc_now
 from marketplace.payments import service
 from marketplace.payments.gateway import get_gateway
 from marketplace.practitioners.service import get_listing_of
+from marketplace.web.common import page_for
 
 bp = Blueprint("payments", __name__, description="Payments, payouts and provider callbacks")
 
@@ -88,6 +89,9 @@ def simulated_checkout(session_id: str):
             gateway=get_gateway(),
         )
         db.session.commit()
+        if action == "pay":
+            # As Stripe's success_url does: the patient lands on the confirmation.
+            return redirect(url_for("web.booking_done", booking_id=booking.id), 303)
         return redirect(url_for("payments.simulated_checkout", session_id=session_id), 303)
     return render_template("pages/checkout.html", **view, now=utc_now())
 
@@ -145,10 +149,11 @@ def payout_onboarding():
     gateway = get_gateway()
     account_id = service.ensure_connect_account(listing, current_user.email, gateway)
     db.session.commit()
-    return {"url": _onboarding_link(gateway, account_id)}
+    return {"url": onboarding_link(gateway, account_id)}
 
 
-def _onboarding_link(gateway, account_id: str) -> str:
+def onboarding_link(gateway, account_id: str) -> str:
+    """A fresh Stripe-hosted onboarding link for the account (they expire within minutes)."""
     return gateway.create_onboarding_link(
         account_id=account_id,
         refresh_url=url_for("payments.payout_onboarding_refresh", _external=True),
@@ -158,19 +163,21 @@ def _onboarding_link(gateway, account_id: str) -> str:
 
 @bp.route("/payouts/refresh")
 @bp.doc(hide=True)
+@page_for(Role.PRACTITIONER)
 def payout_onboarding_refresh():
-    """Stripe sends an expired onboarding link here: a signed-in practitioner gets a new one."""
-    if current_user.is_authenticated and current_user.role is Role.PRACTITIONER:
-        listing = get_listing_of(current_user)
-        if listing.stripe_account_id:
-            url = _onboarding_link(get_gateway(), listing.stripe_account_id)
-            db.session.commit()
-            return redirect(url, 303)
-    return render_template("pages/payouts.html", returned=False)
+    """Stripe sends an expired onboarding link here: the practitioner gets a new one."""
+    listing = get_listing_of(current_user)
+    if not listing.stripe_account_id:
+        return redirect(url_for("dashboard.payouts"), 303)
+    url = onboarding_link(get_gateway(), listing.stripe_account_id)
+    db.session.commit()
+    return redirect(url, 303)
 
 
 @bp.route("/payouts/return")
 @bp.doc(hide=True)
+@page_for(Role.PRACTITIONER)
 def payout_onboarding_return():
     """Back from Stripe; payouts switch on when Stripe reports the account can take charges."""
-    return render_template("pages/payouts.html", returned=True)
+    listing = get_listing_of(current_user)
+    return render_template("pages/payouts.html", listing=listing)

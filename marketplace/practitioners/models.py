@@ -135,7 +135,8 @@ class Practitioner(db.Model):
             self.status = TRANSITIONS[(self.status, action)]
         except KeyError:
             raise InvalidTransition(
-                f"A {self.status.value} listing cannot be {action_past_tense(action)}."
+                f"{_with_article(self.status.value).capitalize()} listing cannot be "
+                f"{action_past_tense(action)}."
             ) from None
         return self.status
 
@@ -152,6 +153,10 @@ class Practitioner(db.Model):
 
     def __repr__(self) -> str:
         return f"<Practitioner {self.slug} {self.status}>"
+
+
+def _with_article(word: str) -> str:
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
 
 
 def action_past_tense(action: str) -> str:

@@ -8,7 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from slugify import slugify
 
-from marketplace.accounts.models import User
+from marketplace.accounts.models import Role, User
+from marketplace.accounts.service import register_user
 from marketplace.admin import audit
 from marketplace.availability.service import remove_location_hours
 from marketplace.catalog.models import TherapyType
@@ -72,6 +73,14 @@ def create_listing(owner: User, display_name: str | None = None) -> Practitioner
         else:
             return listing
     raise AssertionError("unreachable")
+
+
+def sign_up(*, email: str, password: str, name: str, role: Role) -> User:
+    """A new patient or practitioner account; a practitioner's opens with its draft listing."""
+    user = register_user(email=email, password=password, name=name, role=role)
+    if user.role is Role.PRACTITIONER:
+        create_listing(user)
+    return user
 
 
 def get_listing_of(owner: User) -> Practitioner:

@@ -334,6 +334,7 @@ def _page_items(
                 Practitioner.telehealth,
                 Practitioner.rating_average,
                 Practitioner.rating_count,
+                Practitioner.timezone,
             ).where(Practitioner.id.in_(ids))
         )
     }
@@ -375,6 +376,8 @@ def _page_items(
                 "rating_average": listing.rating_average,
                 "rating_count": listing.rating_count,
                 "next_available_at": next_available.get(listing_id),
+                # Pages show next_available_at on the practitioner's clock.
+                "timezone": listing.timezone,
             }
         )
     return items

