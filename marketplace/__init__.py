@@ -64,7 +64,7 @@ def _tune_postgresql(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from marketplace import health, web
+    from marketplace import api_docs, health, web
     from marketplace.accounts import routes as accounts
     from marketplace.admin import routes as admin
     from marketplace.availability import routes as availability
@@ -88,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     )
     for module in modules:
         api.register_blueprint(module.bp)
+    app.register_blueprint(api_docs.bp)
     web.register(app)
 
 

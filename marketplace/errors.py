@@ -1,12 +1,13 @@
 """The problem+json error contract (RFC 9457) and the domain errors services raise."""
 
+import uuid
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
 import marshmallow as ma
 from apispec.ext.marshmallow import MarshmallowPlugin, resolver
-from flask import Flask, Response, json, render_template, request
+from flask import Flask, Response, current_app, json, render_template, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -166,13 +167,35 @@ class ProblemApi(Api):
         if status == HTTPStatus.METHOD_NOT_ALLOWED and error.valid_methods:
             headers = {**headers, "Allow": ", ".join(error.valid_methods)}
         detail = _detail_for(error)
+        if status == HTTPStatus.NOT_FOUND and request.url_rule is None:
+            detail = _unmatched_id_detail() or detail
         if not wants_problem_json():
             return _html_error(status, detail, headers)
         errors = _webargs_errors(error) if status in (400, 422) else None
         return problem(status, detail, errors, headers)
 
 
+def _unmatched_id_detail() -> str | None:
+    """Which resource a path names with a malformed id ("/api/v1/bookings/abc"), if any.
+
+    A path no route matched is tried again with each segment as a well-formed UUID: if that
+    matches, the segment was meant as an id of the resource named before it.
+    """
+    segments = request.path.split("/")
+    adapter = current_app.url_map.bind("", url_scheme=request.scheme)
+    for index in range(len(segments) - 1, 1, -1):
+        candidate = "/".join([*segments[:index], str(uuid.UUID(int=0)), *segments[index + 1 :]])
+        try:
+            adapter.match(candidate, method=request.method)
+        except HTTPException:
+            continue
+        resource = segments[index - 1].replace("-", " ").removesuffix("s") or "resource"
+        return f"No {resource} with the id “{segments[index]}”: ids are UUIDs."
+    return None
+
+
 NUL_MESSAGE = "NUL characters are not allowed."
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # No request of this API nests deeper; deeper documents are refused before any schema sees them.
 MAX_JSON_DEPTH = 32
 
@@ -207,6 +230,12 @@ def inspect_request() -> Response | None:
     """
     if "\x00" in request.path:
         return problem(404) if wants_problem_json() else _html_error(404, "Not Found")
+    sent_a_body = request.method in BODY_METHODS and request.content_length
+    if wants_problem_json() and sent_a_body and not request.is_json:
+        # Else every field would be reported missing, which hides the real mistake.
+        return problem(
+            415, "Send the body as JSON, with the header Content-Type: application/json."
+        )
     nul_paths = sorted(
         {
             name

@@ -41,7 +41,11 @@ class Instant(ma.fields.AwareDateTime):
     """An ISO 8601 instant with a UTC offset (naive ones are refused), returned in UTC."""
 
     default_error_messages = {
-        "out_of_range": f"Must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}."
+        "out_of_range": f"Must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}.",
+        "invalid": "Give a date and time with its UTC offset, e.g. 2027-03-09T10:00:00+11:00.",
+        "invalid_awareness": (
+            "Give the time with its UTC offset, e.g. 2027-03-09T10:00:00+11:00 (or ...Z for UTC)."
+        ),
     }
 
     def _deserialize(self, value, attr, data, **kwargs):

@@ -19,9 +19,16 @@ class EmailAddress(ma.fields.Email):
 class RegisterSchema(ma.Schema):
     email = EmailAddress(required=True, validate=validate.Length(max=254))
     password = ma.fields.String(
-        required=True, load_only=True, validate=validate.Length(PASSWORD_MIN_LENGTH, 256)
+        required=True,
+        load_only=True,
+        validate=validate.Length(
+            PASSWORD_MIN_LENGTH, 256, error="Use at least {min} characters (at most {max})."
+        ),
     )
-    name = ma.fields.String(required=True, validate=validate.Length(1, 120))
+    name = ma.fields.String(
+        required=True,
+        validate=validate.Length(1, 120, error="Enter a name of up to {max} characters."),
+    )
     role = ma.fields.Enum(
         Role,
         by_value=True,

@@ -173,6 +173,11 @@ def _open_holds(patient: User, now: datetime) -> int:
     )
 
 
+def _refuse_past(start_at: datetime, now: datetime) -> None:
+    if start_at <= now:
+        raise SlotUnavailable("That time has already passed. Pick a later slot.")
+
+
 def create_booking(
     *,
     patient: User,
@@ -202,6 +207,7 @@ def create_booking(
     lock_practitioner(listing.id)
     service, listing = _bookable(service_id, refresh=True)
     expire_lapsed_holds(listing.id, now)
+    _refuse_past(start_at, now)
     slot = find_slot(listing, service.duration_minutes, start_at, now, location_id)
     if slot is None:
         raise SlotUnavailable("That time is not free. Pick another slot.")
@@ -555,6 +561,7 @@ def reschedule_booking(
     if refusal:
         raise Conflict(refusal)
     expire_lapsed_holds(listing.id, now)
+    _refuse_past(new_start, now)
     slot = find_slot(
         listing, service.duration_minutes, new_start, now, ignore_booking_id=booking.id
     )

@@ -119,11 +119,18 @@ class PublicProfileSchema(ma.Schema):
 
 
 class ReasonSchema(ma.Schema):
-    reason = StrictString(required=True, validate=validate.Length(1, 2000))
+    reason = StrictString(
+        required=True,
+        validate=validate.Length(1, 2000, error="Give a reason, in at most {max} characters."),
+    )
 
 
 class ListingSummarySchema(ProfileSchema):
-    """What an admin sees in the review queue."""
+    """What an admin sees in the review queue: the listing without the practitioner's private
+    calendar feed link (its token is the practitioner's alone)."""
+
+    class Meta:
+        exclude = ("calendar_url",)
 
     owner_email = ma.fields.String(dump_only=True, attribute="owner.email")
     submitted_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)

@@ -142,9 +142,9 @@ def test_signup_keeps_next_and_returns_there(app, client):
 @pytest.mark.parametrize(
     ("changes", "field_id", "message"),
     [
-        ({"password": "short"}, "f-password", "Length must be between 10 and 256."),
-        ({"password": "123456789"}, "f-password", "Length must be between 10 and 256."),
-        ({"name": ""}, "f-name", "Length must be between 1 and 120."),
+        ({"password": "short"}, "f-password", "Use at least 10 characters (at most 256)."),
+        ({"password": "123456789"}, "f-password", "Use at least 10 characters (at most 256)."),
+        ({"name": ""}, "f-name", "Enter a name of up to 120 characters."),
         ({"email": "not an email"}, "f-email", "Not a valid email address."),
         ({"role": "admin"}, "f-role", "Must be one of: patient, practitioner."),
         ({"role": "wizard"}, "f-role", "Must be one of"),

@@ -878,9 +878,9 @@ def test_a_taken_slot_goes_back_to_the_picker_with_a_message(
 @pytest.mark.parametrize(
     ("start", "message"),
     [
-        ("2026-12-10T10:00:00", "Not a valid aware datetime."),
-        ("tomorrow morning", "Not a valid datetime."),
-        ("", "Not a valid datetime."),
+        ("2026-12-10T10:00:00", "Give the time with its UTC offset"),
+        ("tomorrow morning", "Give a date and time with its UTC offset"),
+        ("", "Give a date and time with its UTC offset"),
     ],
     ids=["no-offset", "garbage", "blank"],
 )
@@ -1395,7 +1395,7 @@ def test_rescheduling_to_a_time_without_offset_is_422(app, client, listing, pati
     response = submit(client, reschedule_page(booking_id), data={"start_at": "2026-12-20T10:00:00"})
 
     assert response.status_code == 422
-    assert "Not a valid aware datetime." in alert_text(html(response))
+    assert "Give the time with its UTC offset" in alert_text(html(response))
     assert booking_row(app, booking_id) == before
 
 
