@@ -51,16 +51,20 @@ def money(amount_cents: int, currency: str) -> str:
 
 def cancellation_policy(free_hours: int, late_fee_percent: int) -> str:
     """A listing's cancellation terms in words, as the booking service applies them."""
-    if late_fee_percent == 0:
-        late = "after that you are still refunded in full"
-    elif late_fee_percent == 100:
-        late = "after that the full price is kept"
-    else:
-        late = f"after that {late_fee_percent}% of the price is kept"
-    return (
-        f"Free cancellation up to {free_hours} hours before the appointment; {late}. "
+    after_start = (
         "Once the appointment has started it cannot be cancelled. If the practitioner "
         "cancels, you are refunded in full."
+    )
+    if free_hours == 0 or late_fee_percent == 0:
+        return f"Free cancellation until the appointment starts. {after_start}"
+    hours = f"{free_hours} hour{'' if free_hours == 1 else 's'}"
+    kept = (
+        "the full price is kept"
+        if late_fee_percent == 100
+        else f"{late_fee_percent}% of the price is kept"
+    )
+    return (
+        f"Free cancellation up to {hours} before the appointment; after that {kept}. {after_start}"
     )
 
 

@@ -41,14 +41,40 @@ def _validity_overlaps(a: dict, b: dict) -> bool:
     return a_from <= b_until and b_from <= a_until
 
 
-def overlapping_windows(windows: list[dict], same_day=lambda a, b: True) -> list[str]:
-    """A message for each pair of windows that fall on the same day and overlap in time."""
-    problems = []
-    for i, a in enumerate(windows):
-        for b in windows[i + 1 :]:
-            if a["start"] < b["end"] and b["start"] < a["end"] and same_day(a, b):
-                problems.append(f"{_describe(a)} overlaps {_describe(b)}.")
-    return problems
+# Beyond this many, one more message says how many more there are: a list of 200 identical
+# windows would otherwise answer with 19,900 messages.
+MAX_OVERLAP_MESSAGES = 20
+
+
+def overlapping_pairs(
+    windows: list[dict], same_day=lambda a, b: True
+) -> list[tuple[int, int, str]]:
+    """(i, j, message) for each pair of windows, i < j, that fall on the same day and overlap
+    in time; found in one sweep by start time rather than by trying every pair."""
+    order = sorted(range(len(windows)), key=lambda k: windows[k]["start"])
+    pairs = []
+    open_windows: list[int] = []
+    for k in order:
+        window = windows[k]
+        open_windows = [o for o in open_windows if windows[o]["end"] > window["start"]]
+        for o in open_windows:
+            if same_day(windows[o], window):
+                i, j = min(o, k), max(o, k)
+                pairs.append((i, j, f"{_describe(windows[i])} overlaps {_describe(windows[j])}."))
+        open_windows.append(k)
+    return sorted(pairs)
+
+
+def overlap_messages(pairs: list[tuple[int, int, str]]) -> list[str]:
+    messages = [message for _i, _j, message in pairs[:MAX_OVERLAP_MESSAGES]]
+    if len(pairs) > MAX_OVERLAP_MESSAGES:
+        messages.append(f"And {len(pairs) - MAX_OVERLAP_MESSAGES} more overlaps.")
+    return messages
+
+
+def rules_share_a_day(a: dict, b: dict) -> bool:
+    # Rules whose validity periods are disjoint may share hours (summer and winter hours).
+    return a["weekday"] == b["weekday"] and _validity_overlaps(a, b)
 
 
 class WindowSchema(ma.Schema):
@@ -79,15 +105,14 @@ class ScheduleSchema(ma.Schema):
         ma.fields.Nested(RuleSchema), required=True, validate=validate.Length(max=200)
     )
 
+    item_schema = RuleSchema
+    same_day = staticmethod(rules_share_a_day)
+
     @ma.validates_schema
     def no_overlaps(self, data, **kwargs):
-        # Rules whose validity periods are disjoint may share hours (summer and winter hours).
-        problems = overlapping_windows(
-            data.get("rules", []),
-            same_day=lambda a, b: a["weekday"] == b["weekday"] and _validity_overlaps(a, b),
-        )
-        if problems:
-            raise ma.ValidationError(problems, field_name="rules")
+        pairs = overlapping_pairs(data.get("rules", []), self.same_day)
+        if pairs:
+            raise ma.ValidationError(overlap_messages(pairs), field_name="rules")
 
 
 class OverrideSchema(ma.Schema):
@@ -97,11 +122,14 @@ class OverrideSchema(ma.Schema):
         ma.fields.Nested(WindowSchema), required=True, validate=validate.Length(max=20)
     )
 
+    item_schema = WindowSchema
+    same_day = staticmethod(lambda a, b: True)
+
     @ma.validates_schema
     def no_overlaps(self, data, **kwargs):
-        problems = overlapping_windows(data.get("windows", []))
-        if problems:
-            raise ma.ValidationError(problems, field_name="windows")
+        pairs = overlapping_pairs(data.get("windows", []))
+        if pairs:
+            raise ma.ValidationError(overlap_messages(pairs), field_name="windows")
 
 
 class TimeOffSchema(ma.Schema):

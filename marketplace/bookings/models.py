@@ -114,6 +114,10 @@ class Booking(db.Model):
             return True
         return self.status is BookingStatus.HELD and self.hold_expires_at > now
 
+    def can_be_finished(self, now: datetime) -> bool:
+        """Whether the practitioner may now record it completed or a no-show."""
+        return self.status is BookingStatus.CONFIRMED and now >= self.start_at
+
     def can_become(self, status: BookingStatus) -> bool:
         return status in BOOKING_TRANSITIONS[self.status]
 

@@ -589,9 +589,9 @@ def finish_booking(booking: Booking, actor: User, outcome: BookingStatus, now: d
     if not is_practitioner_of(actor, booking):
         raise NotPermitted("Only the booking's practitioner can do this.")
     lock_booking(booking)
-    if booking.status is not BookingStatus.CONFIRMED:
-        raise Conflict(f"A {booking.status.value} booking cannot be marked {outcome.value}.")
-    if now < booking.start_at:
+    if not booking.can_be_finished(now):
+        if booking.status is not BookingStatus.CONFIRMED:
+            raise Conflict(f"A {booking.status.value} booking cannot be marked {outcome.value}.")
         raise Conflict("The appointment has not started yet.")
     before = booking_state(booking)
     booking.move_to(outcome)

@@ -76,7 +76,9 @@ class LocationSchema(ma.Schema):
 
 class ServiceSchema(ma.Schema):
     id = ma.fields.UUID(dump_only=True)
-    therapy = StrictString(required=True, validate=validate.Length(1, 80))
+    therapy = StrictString(
+        required=True, validate=validate.Length(1, 80, error="Choose a therapy.")
+    )
     therapy_name = ma.fields.String(dump_only=True, attribute="therapy_type.name")
     name = StrictString(required=True, validate=validate.Length(1, 120))
     description = _text(2000, load_default="")

@@ -30,6 +30,9 @@ DAY_BITS = 64 * DAY_WORDS
 NAME, HEADLINE, BIO = 4, 2, 1
 TAG_WEIGHT = 2
 NEUTRAL_RATING = 3.5
+# When located, every this many kilometres away weigh as much as one star of rating (or as
+# being free this week): near enough that the nearest relevant practitioners lead.
+KM_PER_POINT = 2.0
 SOON_MICROSECONDS = 7 * 24 * 3600 * 10**6
 SORTS = ("relevance", "distance", "price", "rating", "soonest")
 
@@ -95,6 +98,16 @@ class Term:
 
 
 @dataclass(frozen=True)
+class Named:
+    """A condition that `q` names. A listing that treats it (offers one of `therapies`) and
+    names it in its own text (holds every term of one of `phrases`: the condition's name and
+    synonyms) ranks before those that match `q` otherwise."""
+
+    therapies: frozenset[int]
+    phrases: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
 class Near:
     lat: float
     lng: float
@@ -109,6 +122,7 @@ class Criteria:
     language: str | None = None
     telehealth: bool | None = None
     terms: tuple[Term, ...] = ()
+    named: tuple[Named, ...] = ()  # conditions `terms` name (ranking only)
     near: Near | None = None
     available_on: int | None = None  # a day number (models.day_number)
 
@@ -127,6 +141,8 @@ class Matches:
     offers: np.ndarray | None  # bool per offer row: the matching services (None: all)
     score: np.ndarray | None  # text score per ordinal
     distance: np.ndarray | None  # km per ordinal
+    # Per ordinal, how many of the conditions `q` names it treats and names (see Named).
+    named: np.ndarray | None = None
 
 
 class _Postings:
@@ -179,6 +195,17 @@ class _Postings:
             elif term in self._ordinals:
                 del self._ordinals[term], self._fields[term]
                 self._vocabulary.pop(bisect_left(self._vocabulary, term))
+
+    def knows(self, prefix: str) -> bool:
+        """Whether some document holds a word that starts with `prefix`."""
+        at = bisect_left(self._vocabulary, prefix)
+        return at < len(self._vocabulary) and self._vocabulary[at].startswith(prefix)
+
+    def holders(self, term: str, size: int) -> np.ndarray:
+        """Per ordinal, whether the document holds exactly `term`."""
+        held = np.zeros(size, np.bool_)
+        held[self._ordinals.get(term, np.zeros(0, np.int64))] = True
+        return held
 
     def fields_of(self, prefix: str, size: int) -> np.ndarray:
         """Per ordinal, the fields holding a word that starts with `prefix`."""
@@ -595,6 +622,11 @@ class SearchIndex:
                 fields = self._postings.fields_of(term.prefix, size)
                 found &= tagged | (fields != 0)
                 score += TAG_WEIGHT * tagged + fields
+        named = None
+        if criteria.terms and criteria.named:
+            named = np.zeros(size, np.int64)
+            for condition in criteria.named:
+                named += self._naming(condition)
         distance = None
         if criteria.near is not None:
             distance = self._places.distances(criteria.near, size)
@@ -606,7 +638,7 @@ class SearchIndex:
             )
             undecided = np.flatnonzero(found & unknown)
             found &= yes
-        return Matches(found, undecided, offers, score, distance)
+        return Matches(found, undecided, offers, score, distance, named)
 
     def _available_on(self, day: int, now: int, *, every: bool) -> tuple[np.ndarray, np.ndarray]:
         """(surely a bookable slot that day, only the summary can tell), per ordinal.
@@ -649,6 +681,21 @@ class SearchIndex:
         ordinals = [self._ordinal[listing_id] for listing_id in available]
         matches.found[ordinals] = True
         matches.undecided = np.zeros(0, np.int64)
+
+    def knows(self, prefix: str) -> bool:
+        """Whether some listed document holds a word starting with `prefix` (a word of `q`
+        that none does is worth correcting)."""
+        return self._postings.knows(prefix)
+
+    def _naming(self, named: Named) -> np.ndarray:
+        """Per ordinal, whether the listing treats and names the condition (see Named)."""
+        says = np.zeros(self.size, np.bool_)
+        for phrase in named.phrases:
+            held = np.ones(self.size, np.bool_)
+            for term in phrase:
+                held &= self._postings.holders(term, self.size)
+            says |= held
+        return says & self._offers.offering(named.therapies, self.size)
 
     def ids_of(self, ordinals: Iterable[int]) -> list[uuid.UUID]:
         return [self._ids[o] for o in ordinals]
@@ -700,20 +747,27 @@ class SearchIndex:
     def _relevance(
         self, matches: Matches, candidates: np.ndarray, now: int, near: Near | None
     ) -> tuple[list[np.ndarray], np.ndarray | None]:
-        """The text score when there is one, then a blend of how well rated the listing is,
-        whether it can see the patient this week, and (when located) how near it is; and one
-        key that orders as both do, to find the first few by."""
+        """With text: first the listings that treat and name the conditions `q` names (most
+        first), then the text score; then, and without text alone, a blend of how well rated
+        the listing is, whether it can see the patient this week, and (when located) how near
+        it is. Also one key that orders as all of them do, to find the first few by."""
         rating = self._col("rating")[candidates]
         next_at = self._col("next_available_at")[candidates]
         soon = (next_at >= now) & (next_at < now + SOON_MICROSECONDS)
         blend = np.where(np.isnan(rating), NEUTRAL_RATING, rating) + np.where(soon, 1.0, 0.0)
         if near is not None:
-            blend = blend - matches.distance[candidates] / near.radius_km
+            # To the metre: the last bits of a distance depend on how numpy computed it.
+            blend = blend - np.round(matches.distance[candidates], 3) / KM_PER_POINT
+        # Equal blends tie (then break by id) rather than differ in their last bits.
+        blend = np.round(blend, 6)
         if matches.score is None:
             return [-blend], None
-        score = matches.score[candidates]
-        spread = float(np.ptp(blend)) + 1.0 if len(blend) else 1.0
-        return [-score, -blend], -(score * spread + blend)
+        keys = [-matches.score[candidates], -blend]
+        trim = _combined(-matches.score[candidates], -blend)
+        if matches.named is not None:
+            keys.insert(0, -matches.named[candidates])
+            trim = _combined(-matches.named[candidates], trim)
+        return keys, trim
 
     def _cheapest(self, matches: Matches) -> np.ndarray:
         """Per ordinal, the price of its cheapest matching service."""
@@ -759,6 +813,13 @@ class SearchIndex:
         if matches.distance is None:
             return None
         return float(matches.distance[self._ordinal[listing_id]])
+
+
+def _combined(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
+    """One key ordering as (major, minor) do: major scaled past the whole spread of minor."""
+    if not len(minor):
+        return major.astype(np.float64)
+    return major * (float(np.ptp(minor)) + 1.0) + minor
 
 
 def _first(

@@ -112,8 +112,9 @@ def find_place(text: str) -> Place | None:
     words = normalise(text)
     if not words:
         return None
+    places = _places()
+    if words in places:  # "Mount Victoria" is a town before it is a state
+        return places[words][0]
     name, state = _split_state(words)
-    candidates = _places().get(name, [])
-    if state:
-        candidates = [place for place in candidates if place.state == state]
+    candidates = [place for place in places.get(name, []) if place.state == state]
     return candidates[0] if candidates else None

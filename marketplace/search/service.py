@@ -24,6 +24,7 @@ from marketplace.search.engine import (
     SORTS,
     Criteria,
     Matches,
+    Named,
     Near,
     SearchIndex,
     Term,
@@ -33,7 +34,7 @@ from marketplace.search.engine import (
 from marketplace.search.geo import haversine_km
 from marketplace.search.models import day_number
 from marketplace.search.sync import synced_index
-from marketplace.search.text import known_terms, terms
+from marketplace.search.text import known_terms, nearest_word, stem, terms, words
 
 __all__ = ["SORTS", "SearchQuery", "search_practitioners"]
 
@@ -93,34 +94,91 @@ def _therapy_ids(query: SearchQuery, active: dict[str, int]) -> list[int] | None
     return None if wanted is None else sorted(wanted)
 
 
-def _text_terms(q: str | None, active_names: dict[int, str]) -> tuple[Term, ...]:
-    """The words of `q`, each with the therapies it names: an active therapy whose name has
-    a word starting with it, or any therapy treating a condition whose name or synonyms do."""
-    words = terms(q)
-    if not words:
-        return ()
-    named = {therapy_id: set(known_terms(name)) for therapy_id, name in active_names.items()}
-    condition_words = {
-        condition_id: known_terms(" ".join([name, *(synonyms or [])]))
-        for condition_id, name, synonyms in db.session.execute(
-            sa.select(Condition.id, Condition.name, Condition.synonyms)
+@dataclass(frozen=True)
+class _Taxonomy:
+    """What `q` is read against besides the listings' own words."""
+
+    # therapy id -> the terms naming it: its name's, and its treated conditions' names' and
+    # synonyms'
+    vocabulary: dict[int, set[str]]
+    # condition id -> (the therapies treating it, the terms of its name and of each synonym)
+    conditions: dict[int, tuple[frozenset[int], tuple[tuple[str, ...], ...]]]
+    # every word (not stemmed) of those names and synonyms: what a misspelling is corrected to
+    spellings: frozenset[str]
+
+    def knows(self, term: str) -> bool:
+        return any(
+            known.startswith(term)
+            for vocabulary in self.vocabulary.values()
+            for known in vocabulary
         )
-    }
+
+
+def _taxonomy(active_names: dict[int, str]) -> _Taxonomy:
+    vocabulary = {therapy_id: set(known_terms(name)) for therapy_id, name in active_names.items()}
+    spellings = {word for name in active_names.values() for word in words(name)}
+    phrases: dict[int, tuple[tuple[str, ...], ...]] = {}
+    for condition_id, name, synonyms in db.session.execute(
+        sa.select(Condition.id, Condition.name, Condition.synonyms)
+    ):
+        texts = [name, *(synonyms or [])]
+        phrases[condition_id] = tuple(tuple(terms(text)) for text in texts if terms(text))
+        spellings.update(word for text in texts for word in words(text))
+    treating: dict[int, set[int]] = {}
     for condition_id, therapy_id in db.session.execute(
         sa.select(condition_therapies.c.condition_id, condition_therapies.c.therapy_type_id)
     ):
-        named.setdefault(therapy_id, set()).update(condition_words.get(condition_id, ()))
-    return tuple(
+        treating.setdefault(condition_id, set()).add(therapy_id)
+        vocabulary.setdefault(therapy_id, set()).update(
+            term for phrase in phrases.get(condition_id, ()) for term in phrase
+        )
+    conditions = {
+        condition_id: (frozenset(treating.get(condition_id, ())), condition_phrases)
+        for condition_id, condition_phrases in phrases.items()
+    }
+    return _Taxonomy(vocabulary, conditions, frozenset(spellings))
+
+
+def _text_query(
+    q: str | None, active_names: dict[int, str], index: SearchIndex
+) -> tuple[tuple[Term, ...], tuple[Named, ...]]:
+    """The words of `q`, each with the therapies it names (an active therapy whose name has
+    a word starting with it, or any therapy treating a condition whose name or synonyms do);
+    and the conditions `q` names (every term of the condition's name or of a synonym).
+
+    A word that begins no listing's word and no therapy's or condition's is taken for a
+    misspelling of the nearest word of those names and synonyms (see `nearest_word`), so
+    "siatica" finds what "sciatica" finds."""
+    typed = words(q)
+    if not typed:
+        return (), ()
+    taxonomy = _taxonomy(active_names)
+    found = []
+    for word in typed:
+        term = stem(word)
+        if not index.knows(term) and not taxonomy.knows(term):
+            corrected = nearest_word(word, taxonomy.spellings)
+            if corrected is not None:
+                term = stem(corrected)
+        found.append(term)
+    text_terms = tuple(
         Term(
-            word,
+            term,
             frozenset(
                 therapy_id
-                for therapy_id, vocabulary in named.items()
-                if any(known.startswith(word) for known in vocabulary)
+                for therapy_id, vocabulary in taxonomy.vocabulary.items()
+                if any(known.startswith(term) for known in vocabulary)
             ),
         )
-        for word in words
+        for term in found
     )
+    asked = set(found)
+    named = tuple(
+        Named(therapies, phrases)
+        for _condition_id, (therapies, phrases) in sorted(taxonomy.conditions.items())
+        if therapies and any(set(phrase) <= asked for phrase in phrases)
+    )
+    return text_terms, named
 
 
 def _matching_service(query: SearchQuery, therapy_ids: list[int] | None) -> list:
@@ -141,22 +199,26 @@ def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
     active = {slug: therapy_id for slug, therapy_id, _name in therapies}
     therapy_ids = _therapy_ids(query, active)
     near = Near(query.lat, query.lng, query.radius_km) if query.located else None
-    criteria = Criteria(
-        therapies=None if therapy_ids is None else frozenset(therapy_ids),
-        price_max=query.price_max,
-        gender=query.gender,
-        language=query.language,
-        telehealth=query.telehealth,
-        terms=_text_terms(query.q, {therapy_id: name for _slug, therapy_id, name in therapies}),
-        near=near,
-        available_on=None if query.available_on is None else day_number(query.available_on),
-    )
     facet_therapies = {
         therapy_id: slug
         for slug, therapy_id in active.items()
         if therapy_ids is None or therapy_id in therapy_ids
     }
     with synced_index() as index:
+        text_terms, named = _text_query(
+            query.q, {therapy_id: name for _slug, therapy_id, name in therapies}, index
+        )
+        criteria = Criteria(
+            therapies=None if therapy_ids is None else frozenset(therapy_ids),
+            price_max=query.price_max,
+            gender=query.gender,
+            language=query.language,
+            telehealth=query.telehealth,
+            terms=text_terms,
+            named=named,
+            near=near,
+            available_on=None if query.available_on is None else day_number(query.available_on),
+        )
         matches = index.match(criteria, microseconds(now))
         if len(matches.undecided):
             undecided = index.ids_of(matches.undecided)
@@ -172,14 +234,20 @@ def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
         ids = ids[first:]
         distances = [index.distance_of(matches, listing_id) for listing_id in ids]
         next_slots, unsure = index.next_available(matches, ids, microseconds(now))
-    next_slots |= {listing_id: known[listing_id] for listing_id in unsure if listing_id in known}
-    unsure = [listing_id for listing_id in unsure if listing_id not in known]
-    next_available = {
-        listing_id: None if at is None else instant(at) for listing_id, at in next_slots.items()
-    }
-    if unsure:
-        exact = _exact_next_available(unsure, query, therapy_ids, now)
-        next_available.update({listing_id: exact.get(listing_id) for listing_id in unsure})
+    if query.available_on is not None:
+        # The patient asked for that day: each card shows its first free slot that day.
+        next_available = _first_slots_on(ids, query.available_on, query, therapy_ids, now)
+    else:
+        next_slots |= {
+            listing_id: known[listing_id] for listing_id in unsure if listing_id in known
+        }
+        unsure = [listing_id for listing_id in unsure if listing_id not in known]
+        next_available = {
+            listing_id: None if at is None else instant(at) for listing_id, at in next_slots.items()
+        }
+        if unsure:
+            exact = _exact_next_available(unsure, query, therapy_ids, now)
+            next_available.update({listing_id: exact.get(listing_id) for listing_id in unsure})
     return {
         "items": _page_items(ids, distances, next_available, query, therapy_ids),
         "total": total,
@@ -242,13 +310,9 @@ def _soonest(
     return ids, known
 
 
-def _exact_next_available(
-    ids: list[uuid.UUID], query: SearchQuery, therapy_ids, now: datetime
-) -> dict[uuid.UUID, datetime]:
-    listings = {
-        listing.id: listing
-        for listing in db.session.scalars(sa.select(Practitioner).where(Practitioner.id.in_(ids)))
-    }
+def _matching_durations(
+    ids: list[uuid.UUID], query: SearchQuery, therapy_ids
+) -> dict[uuid.UUID, set[int]]:
     durations: dict[uuid.UUID, set[int]] = {listing_id: set() for listing_id in ids}
     for listing_id, minutes in db.session.execute(
         sa.select(Service.practitioner_id, Service.duration_minutes).where(
@@ -256,7 +320,63 @@ def _exact_next_available(
         )
     ):
         durations[listing_id].add(minutes)
-    return _next_available_of(listings, durations, now)
+    return durations
+
+
+def _first_slots_on(
+    ids: list[uuid.UUID], day: date, query: SearchQuery, therapy_ids, now: datetime
+) -> dict[uuid.UUID, datetime]:
+    """The first free slot on the listing's local `day` of its matching services, for each
+    of `ids` (a page): the summary's, unless that slot has passed its notice since the
+    summary was written, when the engine recomputes the day (one batch for the page)."""
+    if not ids:
+        return {}
+    durations = _matching_durations(ids, query, therapy_ids)
+    rows = db.session.execute(
+        sa.select(
+            AvailabilityDay.practitioner_id,
+            AvailabilityDay.duration_minutes,
+            AvailabilityDay.first_slot_at,
+            AvailabilityDay.first_bookable_until,
+        ).where(
+            AvailabilityDay.practitioner_id.in_(ids),
+            AvailabilityDay.day == day,
+            AvailabilityDay.last_bookable_until >= now,
+        )
+    ).all()
+    firsts: dict[uuid.UUID, list[datetime]] = {}
+    stale: list[tuple[uuid.UUID, int]] = []
+    for row in rows:
+        if row.duration_minutes not in durations[row.practitioner_id]:
+            continue
+        if row.first_bookable_until >= now:
+            firsts.setdefault(row.practitioner_id, []).append(row.first_slot_at)
+        else:
+            stale.append((row.practitioner_id, row.duration_minutes))
+    if stale:
+        listings = {
+            listing.id: listing
+            for listing in db.session.scalars(
+                sa.select(Practitioner).where(Practitioner.id.in_({i for i, _m in stale}))
+            )
+        }
+        requests = [(listings[listing_id], minutes, day) for listing_id, minutes in stale]
+        for (listing_id, _minutes), first in zip(
+            stale, first_free_slots(requests, now), strict=True
+        ):
+            if first is not None:
+                firsts.setdefault(listing_id, []).append(first)
+    return {listing_id: min(starts) for listing_id, starts in firsts.items()}
+
+
+def _exact_next_available(
+    ids: list[uuid.UUID], query: SearchQuery, therapy_ids, now: datetime
+) -> dict[uuid.UUID, datetime]:
+    listings = {
+        listing.id: listing
+        for listing in db.session.scalars(sa.select(Practitioner).where(Practitioner.id.in_(ids)))
+    }
+    return _next_available_of(listings, _matching_durations(ids, query, therapy_ids), now)
 
 
 def _next_available_of(

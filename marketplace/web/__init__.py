@@ -20,6 +20,7 @@ def register(app: Flask) -> None:
         day_full=formatting.day_full,
         money=formatting.money,
         language_name=formatting.language_name,
+        cancellation_policy=formatting.cancellation_policy,
     )
     # A fresh random key for a form's idempotency (a double submit is one request).
     app.jinja_env.globals["new_key"] = lambda: secrets.token_urlsafe(12)

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
-from itertools import combinations
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -27,10 +26,12 @@ from marketplace.availability.calendar import calendar_url
 from marketplace.availability.loading import local_today, zone_of
 from marketplace.availability.models import DateOverride
 from marketplace.availability.schemas import (
+    MAX_OVERLAP_MESSAGES,
     WEEKDAY_NAMES,
     OverrideSchema,
     ScheduleSchema,
     TimeOffSchema,
+    overlapping_pairs,
 )
 from marketplace.availability.slots import to_instant
 from marketplace.bookings import service as bookings
@@ -146,7 +147,7 @@ SERVICE_LABELS = {
 TIME_OFF_LABELS = {"start_at": "From", "end_at": "Until", "reason": "Reason"}
 # The weekly editor shows the saved windows plus this many blank rows; the schema's limit
 # caps the rows a form may carry.
-EXTRA_ROWS = 3
+EXTRA_ROWS = 7  # a blank row for each day of a first week
 MAX_RULE_ROWS = 200
 MAX_WINDOW_ROWS = 20
 UPCOMING_DAYS = 14
@@ -551,25 +552,26 @@ def _overlap_errors(
 ) -> FormErrors:
     """The schema's overlap messages moved onto the start of each row they are about.
 
-    The schema names only the list; loading each pair of rows alone through the same schema
-    tells which two rows a message is about.
+    The schema names only the list; its own overlap sweep over the rows that load alone tells
+    which rows each message is about.
     """
     if collection not in errors:
         return errors
     texts = list(errors[collection])
     errors = {key: value for key, value in errors.items() if key != collection}
-    items = document[collection]
-    placed: set[str] = set()
-    for i, j in combinations(range(len(items)), 2):
-        if items[i].get("weekday", 0) != items[j].get("weekday", 0):
-            continue  # windows on different days never overlap
+    loaded: list[dict] = []
+    positions: list[int] = []
+    for position, item in enumerate(document[collection]):
         try:
-            schema().load({**document, collection: [items[i], items[j]]})
-        except ma.ValidationError as error:
-            for text in flatten_messages(error.messages).get(collection, []):
-                for number in (numbers[i], numbers[j]):
-                    errors.setdefault(f"{collection}-{number}-start", []).append(text)
-                placed.add(text)
+            loaded.append(schema.item_schema().load(item))
+        except ma.ValidationError:
+            continue  # its own messages are on its fields already
+        positions.append(position)
+    placed: set[str] = set()
+    for i, j, text in overlapping_pairs(loaded, schema.same_day)[:MAX_OVERLAP_MESSAGES]:
+        for position in (positions[i], positions[j]):
+            errors.setdefault(f"{collection}-{numbers[position]}-start", []).append(text)
+        placed.add(text)
     leftover = [text for text in texts if text not in placed]
     if leftover:
         errors[collection] = leftover

@@ -252,6 +252,15 @@ def test_overlapping_windows_on_one_weekday_are_refused(client, listing, owner):
     put_refused(client, owner, body, "rules")
 
 
+def test_many_overlaps_are_named_up_to_a_limit_and_counted(client, listing, owner):
+    body = {"rules": [rule(listing.location_id, 3, "09:00", "13:00")] * 200}
+
+    messages = put_refused(client, owner, body, "rules")["errors"]["rules"]
+
+    assert len(messages) == 21
+    assert messages[-1] == "And 19880 more overlaps."
+
+
 def test_a_window_inside_another_on_one_weekday_is_refused(client, listing, owner):
     body = {
         "rules": [

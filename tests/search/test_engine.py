@@ -293,19 +293,25 @@ def test_ties_break_by_id_as_uuids_compare():
     assert ranked == sorted(listing.id for listing in tied)
 
 
-def test_relevance_when_located_weighs_distance_against_the_radius():
+def test_relevance_when_located_weighs_every_two_km_as_a_star():
+    # Issue 15 changed this rule: distance once counted per radius, so a wider radius let a
+    # far listing lead; now every KM_PER_POINT (2 km) weighs a star, whatever the radius.
     index = SearchIndex()
     near_fair = document(places=((-33.87, 151.21),), rating_average=4.0)
     far_good = document(places=((-33.87 - 0.09, 151.21),), rating_average=4.5)  # about 10 km
+    close_good = document(places=((-33.87 - 0.0045, 151.21),), rating_average=4.5)  # 0.5 km
     index.load([near_fair, far_good])
+    for radius in (12, 50):
+        matches = index.match(Criteria(near=Near(-33.87, 151.21, radius)), NOW)
+        assert index.top(matches, "relevance", 2, NOW, Near(-33.87, 151.21, radius)) == [
+            near_fair.id,
+            far_good.id,
+        ]
+    # Half a kilometre further costs a quarter of a star: the better rated leads.
+    index.load([near_fair, close_good])
     matches = index.match(Criteria(near=Near(-33.87, 151.21, 12)), NOW)
     assert index.top(matches, "relevance", 2, NOW, Near(-33.87, 151.21, 12)) == [
-        near_fair.id,
-        far_good.id,
-    ]
-    matches = index.match(Criteria(near=Near(-33.87, 151.21, 50)), NOW)
-    assert index.top(matches, "relevance", 2, NOW, Near(-33.87, 151.21, 50)) == [
-        far_good.id,
+        close_good.id,
         near_fair.id,
     ]
 

@@ -16,6 +16,7 @@ import pytest
 from marketplace.search import engine
 from marketplace.search.engine import (
     DAY_BITS,
+    KM_PER_POINT,
     MICROSECOND_MAX,
     NEUTRAL_RATING,
     SOON_MICROSECONDS,
@@ -213,8 +214,9 @@ def expected_order(docs, found, criteria, sort, known) -> list:
         soon = next_at is not None and NOW <= next_at < NOW + SOON_MICROSECONDS
         blend = (NEUTRAL_RATING if rating is None else rating) + (1.0 if soon else 0.0)
         if criteria.near is not None:
-            blend -= distance / criteria.near.radius_km
-        return (-score, -blend, listing_id)
+            # Issue 15: every KM_PER_POINT km weighs a star (it was distance / radius).
+            blend -= round(distance, 3) / KM_PER_POINT
+        return (-score, -round(blend, 6), listing_id)
 
     return sorted(found, key=key)
 

@@ -6,7 +6,7 @@ PostgreSQL (`TEST_BACKEND=postgres`), so passing on both proves the backends agr
 
 Listings are in UTC, open around the clock; their minimum notice (2-hour steps) fixes the
 order of their next free slots. Distances are due north of ORIGIN. In the relevance blend
-(rating, or 3.5 unrated, + 1 when free within a week, - distance / radius when located)
+(rating, or 3.5 unrated, + 1 when free within a week, - distance / 2 km when located)
 no two listings come closer than 0.04.
 """
 
@@ -67,7 +67,8 @@ CASES = [
     ({"lat": LAT, "lng": LNG, "sort": "distance"}, "B A D C J E F G H"),
     ({"lat": LAT, "lng": LNG, "radius_km": 40, "sort": "distance"}, "B A D C J E F G H I"),
     ({"lat": LAT, "lng": LNG, "radius_km": 2, "sort": "distance"}, "B"),
-    ({"lat": LAT, "lng": LNG}, "A B E C H F D J G"),
+    # Issue 15: located, every 2 km weighs a star (was distance / radius: "A B E C H F D J G").
+    ({"lat": LAT, "lng": LNG}, "B A D C E J F G H"),
     ({"q": "thornbury"}, "A F G"),
     ({"q": "thornbury", "lat": LAT, "lng": LNG, "sort": "distance"}, "A F G"),
     ({"q": "dry needling"}, "H B C"),

@@ -681,7 +681,7 @@ def test_the_picker_opens_on_the_week_of_the_earliest_free_slot(app, client):
 
     page = html(client.get(f"/practitioners/{built.slug}"))
 
-    days = re.findall(r'<h3 id="day-(\d{4}-\d\d-\d\d)">', page)
+    days = re.findall(r'<h4 id="day-(\d{4}-\d\d-\d\d)">', page)
     assert days[0] == day.isoformat()
     assert len(days) == 7
     labels = slot_labels(page)
@@ -690,8 +690,8 @@ def test_the_picker_opens_on_the_week_of_the_earliest_free_slot(app, client):
         for clock in ("10:00", "10:15", "10:30", "10:45", "11:00")
     ]
     assert all(label.startswith(f"Book {day:%A} {day.day} {day:%B %Y} at ") for label in labels)
-    earlier = re.search(r'<a href="([^"]+)">← Earlier</a>', page)
-    later = re.search(r'<a href="([^"]+)">Later →</a>', page)
+    earlier = re.search(r'<a href="([^"]+)"><span aria-hidden="true">← </span>Earlier</a>', page)
+    later = re.search(r'<a href="([^"]+)">Later<span aria-hidden="true"> →</span></a>', page)
     assert earlier and later
     assert parse_qs(urlsplit(unescape(earlier.group(1))).query)["from"] == [
         (day - timedelta(days=7)).isoformat()
@@ -710,7 +710,7 @@ def test_the_picker_starts_no_earlier_than_today(client, listing, days_back):
 
     assert "← Earlier</a>" not in page
     assert '<span class="muted">Earlier</span>' in page
-    days = re.findall(r'<h3 id="day-(\d{4}-\d\d-\d\d)">', page)
+    days = re.findall(r'<h4 id="day-(\d{4}-\d\d-\d\d)">', page)
     assert days[0] == local_today().isoformat()
 
 
@@ -729,11 +729,13 @@ def test_a_from_date_at_the_end_of_the_calendar_is_no_server_error(client, listi
 
 def test_later_shows_the_next_week(client, listing):
     first = html(client.get(picker_page(listing, local_today())))
-    later = re.search(r'<a href="([^"]+)">Later →</a>', first).group(1)
+    later = re.search(
+        r'<a href="([^"]+)">Later<span aria-hidden="true"> →</span></a>', first
+    ).group(1)
 
     page = html(client.get(unescape(later)))
 
-    days = re.findall(r'<h3 id="day-(\d{4}-\d\d-\d\d)">', page)
+    days = re.findall(r'<h4 id="day-(\d{4}-\d\d-\d\d)">', page)
     assert days[0] == (local_today() + timedelta(days=7)).isoformat()
     assert set(offered(page)).isdisjoint(offered(first))
 
