@@ -54,6 +54,15 @@ class Config:
     MAX_OPEN_HOLDS = _int_env("MAX_OPEN_HOLDS", 3)
     REDIS_URL = os.environ.get("REDIS_URL")
 
+    # Email (marketplace/notifications): without SMTP_URL messages go to the log, not sent.
+    SMTP_URL = os.environ.get("SMTP_URL") or None
+    MAIL_FROM = os.environ.get("MAIL_FROM") or "Relieve <no-reply@localhost>"
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
+    OUTBOX_QUEUE = os.environ.get("OUTBOX_QUEUE") or "outbox"
+    # A claimed message is not sent by anyone else for this long (a dead worker's lapses).
+    OUTBOX_LEASE_SECONDS = _int_env("OUTBOX_LEASE_SECONDS", 120)
+    OUTBOX_SWEEP_SECONDS = _int_env("OUTBOX_SWEEP_SECONDS", 30)
+
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 (a hash algorithm, not a secret)
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"

@@ -7,6 +7,7 @@ from flask import Flask
 from config import CONFIGS, INSTANCE_DIR
 from marketplace.errors import ProblemApi, register_error_handlers
 from marketplace.extensions import csrf, db, limiter, migrate
+from marketplace.notifications.smtp import check_config as check_email_config
 
 
 def create_app(config: str | type | None = None, **overrides) -> Flask:
@@ -48,6 +49,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     csrf.init_app(app)
     init_auth(app)
+    check_email_config(app.config)  # a malformed SMTP_URL stops the app here
     app.extensions["api"] = ProblemApi(app)
 
 
@@ -70,6 +72,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.availability import routes as availability
     from marketplace.bookings import routes as bookings
     from marketplace.catalog import routes as catalog
+    from marketplace.notifications import routes as notifications
     from marketplace.payments import routes as payments
     from marketplace.practitioners import routes as practitioners
     from marketplace.search import routes as search
@@ -85,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
         bookings,
         payments,
         admin,
+        notifications,
     )
     for module in modules:
         api.register_blueprint(module.bp)

@@ -101,3 +101,43 @@ def register(app: Flask) -> None:
         click.echo("Demo marketplace loaded. Sign in with:")
         for role, email, password in result.credentials:
             click.echo(f"  {role:<13} {email}  {password}")
+
+    @app.cli.command("worker")
+    @click.option("--burst", is_flag=True, help="Deliver what is queued and due, then exit.")
+    @click.option(
+        "--sweep-interval",
+        type=float,
+        default=None,
+        help="Seconds between sweeps for due rows (default OUTBOX_SWEEP_SECONDS).",
+    )
+    def worker_command(burst: bool, sweep_interval: float | None) -> None:
+        """Deliver the email outbox: an RQ worker when REDIS_URL is set, plus a periodic sweep.
+
+        Without REDIS_URL it only sweeps, delivering due rows (retries, reminders) here.
+        """
+        import time
+
+        from marketplace.notifications.delivery import sweep
+
+        interval = sweep_interval or app.config["OUTBOX_SWEEP_SECONDS"]
+        if app.config.get("REDIS_URL"):
+            from marketplace.notifications.queue import run_worker
+
+            run_worker(app, burst=burst, sweep_seconds=interval)
+            return
+        while True:
+            try:
+                sweep()
+            finally:
+                db.session.remove()
+            if burst:
+                return
+            time.sleep(interval)
+
+    @app.cli.command("outbox-sweep")
+    def outbox_sweep_command() -> None:
+        """Queue (or, without Redis, deliver here) every outbox row that is due and not sent."""
+        from marketplace.notifications.delivery import sweep
+
+        count = sweep()
+        click.echo(f"Swept {count} due messages.")

@@ -11,6 +11,7 @@ from marketplace.availability.models import (
 )
 from marketplace.bookings.models import Booking
 from marketplace.catalog.models import Condition, TherapyType
+from marketplace.notifications.models import OutboxMessage
 from marketplace.payments.models import PaymentEvent
 from marketplace.practitioners.models import Location, Practitioner, Service
 from marketplace.search.models import SearchChange, SearchDocument, SearchState
@@ -24,6 +25,7 @@ __all__ = [
     "Condition",
     "DateOverride",
     "Location",
+    "OutboxMessage",
     "OverrideWindow",
     "PaymentEvent",
     "Practitioner",

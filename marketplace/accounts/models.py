@@ -31,6 +31,8 @@ class User(UserMixin, db.Model):
     role: so.Mapped[Role] = so.mapped_column(value_enum(Role))
     # Bumped to sign every existing cookie session out (password change, admin lock).
     session_version: so.Mapped[int] = so.mapped_column(default=1, server_default="1")
+    # The day-before appointment reminder email (marketplace/notifications).
+    email_reminders: so.Mapped[bool] = so.mapped_column(default=True, server_default=sa.true())
     created_at: so.Mapped[datetime] = so.mapped_column(default=utc_now)
 
     tokens: so.WriteOnlyMapped["ApiToken"] = so.relationship(

@@ -9,6 +9,8 @@ from marketplace.accounts.auth import login_required
 from marketplace.accounts.schemas import (
     CredentialsSchema,
     IssuedTokenSchema,
+    MeSchema,
+    MeUpdateSchema,
     RegisterSchema,
     TokenRequestSchema,
     TokenSchema,
@@ -90,7 +92,18 @@ def revoke_token(token_id: uuid.UUID):
 
 
 @bp.route("/me")
-@login_required
-@bp.response(200, UserSchema)
-def me():
-    return current_user
+class Me(MethodView):
+    @login_required
+    @bp.response(200, MeSchema)
+    def get(self):
+        return current_user
+
+    @login_required
+    @bp.arguments(MeUpdateSchema)
+    @bp.response(200, MeSchema)
+    def patch(self, data):
+        """Change your own settings: `{"email_reminders": false}` stops reminder emails."""
+        for name, value in data.items():
+            setattr(current_user, name, value)
+        db.session.commit()
+        return current_user

@@ -3,6 +3,7 @@ from marshmallow import validate
 
 from marketplace.accounts.models import Role
 from marketplace.accounts.service import SELF_REGISTERABLE_ROLES
+from marketplace.fields import StrictBoolean
 
 PASSWORD_MIN_LENGTH = 10
 
@@ -54,6 +55,18 @@ class UserSchema(ma.Schema):
     name = ma.fields.String(dump_only=True)
     role = ma.fields.Enum(Role, by_value=True, dump_only=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)
+
+
+class MeSchema(UserSchema):
+    """The signed-in user, with their own settings."""
+
+    email_reminders = ma.fields.Boolean(dump_only=True)
+
+
+class MeUpdateSchema(ma.Schema):
+    """`PATCH /me`: the settings a user may change (anything else is 422)."""
+
+    email_reminders = StrictBoolean()
 
 
 class TokenSchema(ma.Schema):

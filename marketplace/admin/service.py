@@ -9,6 +9,7 @@ import sqlalchemy.orm as so
 from marketplace.accounts.models import User
 from marketplace.admin import audit
 from marketplace.extensions import db, utc_now
+from marketplace.notifications import service as notify
 from marketplace.practitioners.models import ListingStatus, Practitioner
 from marketplace.practitioners.service import listing_state
 from marketplace.search.index import reindex_listing
@@ -59,6 +60,7 @@ def review_listing(
         after=listing_state(listing),
     )
     db.session.flush()
+    notify.listing_reviewed(listing, action, listing.status_reason)
     reindex_listing(listing.id)
     return listing
 

@@ -94,6 +94,8 @@ class Booking(db.Model):
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
     cancellation_reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # The emailed invite's SEQUENCE (RFC 5545): up by one on each reschedule and cancel.
+    calendar_sequence: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     created_at: so.Mapped[datetime] = so.mapped_column(default=utc_now)
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utc_now, onupdate=utc_now)
 

@@ -35,6 +35,7 @@ from marketplace.errors import (
 )
 from marketplace.extensions import after_commit, db
 from marketplace.formatting import local_clock, local_full
+from marketplace.notifications import service as notify
 from marketplace.payments.gateway import CheckoutRequest, PaymentGateway, get_gateway
 from marketplace.payments.money import late_cancellation_refund, platform_fee
 from marketplace.practitioners.locking import lock_practitioner
@@ -530,6 +531,7 @@ def cancel_booking(
     if is_paid(booking):
         refund(booking, refund_cents, gateway, actor, "cancellation")
     _audit(booking, actor, "booking.cancel", before)
+    notify.booking_cancelled(booking)
     if was_held and booking.checkout_session_id:
         after_commit(partial(expire_checkout_session, booking.checkout_session_id))
     db.session.flush()
@@ -580,6 +582,7 @@ def reschedule_booking(
     except sa.exc.IntegrityError:
         raise SlotUnavailable("That time was just taken. Pick another slot.") from None
     _audit(booking, actor, "booking.reschedule", before)
+    notify.booking_rescheduled(booking)
     reindex_listing(booking.practitioner_id, now)
     return booking
 
@@ -655,6 +658,7 @@ def confirm_payment(
         booking.move_to(BookingStatus.CONFIRMED)
         booking.confirmed_at = now
         _audit(booking, None, "booking.confirm", before)
+        notify.booking_confirmed(booking)
         db.session.flush()
         reindex_listing(booking.practitioner_id, now)
         return booking
@@ -666,6 +670,7 @@ def confirm_payment(
         )
         _audit(booking, None, "booking.cancel", before)
     refund(booking, booking.price_cents, gateway, None, "slot no longer available")
+    notify.late_payment_refunded(booking)
     db.session.flush()
     reindex_listing(booking.practitioner_id, now)
     return booking
@@ -699,6 +704,7 @@ def record_provider_refund(booking: Booking, refunded_cents: int) -> Booking:
             before=before,
             after=booking_state(booking),
         )
+        notify.refund_issued(booking, booking.refund_cents - before["refund_cents"])
         db.session.flush()
     return booking
 

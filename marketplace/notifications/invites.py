@@ -1,0 +1,77 @@
+"""iCalendar (RFC 5546 iTIP) invites mailed with booking emails: REQUEST and CANCEL.
+
+The UID is the booking's (the same as in the practitioner's feed and the "Add to calendar"
+file), so a calendar updates one event; SEQUENCE grows with every reschedule and cancel.
+"""
+
+from datetime import datetime
+from email.utils import parseaddr
+from typing import Any
+
+from icalendar import Calendar, Event, vCalAddress, vText
+
+from marketplace.availability.calendar import PRODUCT_ID, booking_uid
+
+REQUEST, CANCEL = "REQUEST", "CANCEL"
+
+
+def _address(email: str, name: str | None, **params: str) -> vCalAddress:
+    address = vCalAddress(f"mailto:{email}")
+    if name:
+        address.params["cn"] = vText(name)
+    for key, value in params.items():
+        address.params[key] = vText(value)
+    return address
+
+
+def location_text(location: Any) -> str | None:
+    if location is None:
+        return None
+    parts = [location.name, location.address, location.suburb, location.state, location.postcode]
+    return ", ".join(part for part in parts if part)
+
+
+def booking_invite(
+    *,
+    booking: Any,
+    method: str,
+    summary: str,
+    description: str,
+    location: Any,
+    organizer: str,
+    patient_email: str,
+    patient_name: str,
+    now: datetime,
+) -> str:
+    """The invite for the booking as it stands; `method` REQUEST (new or moved) or CANCEL."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODUCT_ID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+    event = Event()
+    event.add("uid", booking_uid(booking.id))
+    event.add("sequence", booking.calendar_sequence or 0)
+    event.add("dtstamp", now)
+    event.add("dtstart", booking.start_at)
+    event.add("dtend", booking.end_at)
+    event.add("summary", summary)
+    event.add("description", description)
+    event.add("status", "CANCELLED" if method == CANCEL else "CONFIRMED")
+    place = location_text(location)
+    if place:
+        event.add("location", place)
+    organizer_name, organizer_email = parseaddr(organizer)
+    event.add("organizer", _address(organizer_email, organizer_name))
+    event.add(
+        "attendee",
+        _address(
+            patient_email,
+            patient_name,
+            role="REQ-PARTICIPANT",
+            partstat="ACCEPTED",
+            rsvp="FALSE",
+        ),
+    )
+    calendar.add_component(event)
+    return calendar.to_ical().decode()
