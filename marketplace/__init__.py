@@ -1,5 +1,6 @@
 """The practitioner booking marketplace: the application factory."""
 
+import logging
 import os
 
 from flask import Flask
@@ -16,11 +17,24 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     os.makedirs(app.instance_path, exist_ok=True)
 
+    configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
     return app
+
+
+def configure_logging(app: Flask) -> None:
+    """Our own INFO lines (each email, logged when there is no SMTP server; outbox retries) go
+    to stderr, unless the host (gunicorn, a test runner) has set logging up itself."""
+    logger = logging.getLogger("marketplace")
+    if app.testing or logger.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def _config_class(config: str | type | None) -> type:
