@@ -103,7 +103,6 @@ class Me(MethodView):
     @bp.response(200, MeSchema)
     def patch(self, data):
         """Change your own settings: `{"email_reminders": false}` stops reminder emails."""
-        for name, value in data.items():
-            setattr(current_user, name, value)
+        service.update_settings(current_user, data)
         db.session.commit()
         return current_user

@@ -63,6 +63,14 @@ def register_user(*, email: str, password: str, name: str, role: Role) -> User:
     return user
 
 
+def update_settings(user: User, settings: dict) -> User:
+    """Change a user's own settings (today: `email_reminders`), as loaded by MeUpdateSchema."""
+    for name, value in settings.items():
+        setattr(user, name, value)
+    db.session.flush()
+    return user
+
+
 def authenticate(email: str, password: str) -> User:
     user = get_user_by_email(email)
     if user is None:

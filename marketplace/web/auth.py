@@ -1,17 +1,24 @@
 """Sign-up, sign-in and sign-out on the Flask-Login session the API uses too."""
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from marketplace.accounts import service as accounts
 from marketplace.accounts.models import Role
 from marketplace.accounts.routes import CREDENTIAL_LIMIT
-from marketplace.accounts.schemas import CredentialsSchema, RegisterSchema
+from marketplace.accounts.schemas import CredentialsSchema, MeUpdateSchema, RegisterSchema
 from marketplace.errors import DomainError
 from marketplace.extensions import db, limiter
 from marketplace.practitioners.service import sign_up
 from marketplace.web import patient
-from marketplace.web.common import errors_of, load_form, protect_form, render_form, safe_next
+from marketplace.web.common import (
+    errors_of,
+    load_form,
+    page_for,
+    protect_form,
+    render_form,
+    safe_next,
+)
 
 bp = Blueprint("auth_pages", __name__)
 bp.before_request(protect_form)
@@ -82,3 +89,19 @@ def login():
 def logout():
     logout_user()
     return redirect(url_for("web.home"), 303)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@page_for()
+def account():
+    """The signed-in user's own settings, as `PATCH /api/v1/me` changes them."""
+    if request.method == "GET":
+        values = {"email_reminders": current_user.email_reminders}
+        return render_template("pages/auth/account.html", values=values, errors={})
+    data, errors = load_form(MeUpdateSchema())
+    if errors:
+        return render_form("pages/auth/account.html", errors, values=request.form)
+    accounts.update_settings(current_user, data)
+    db.session.commit()
+    flash("Your settings are saved.", "success")
+    return redirect(url_for("auth_pages.account"), 303)

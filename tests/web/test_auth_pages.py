@@ -415,3 +415,59 @@ def test_logout_without_csrf_token_is_refused_and_stays_signed_in(app, client):
     assert response.status_code == 400
     assert signed_in_as(client) == email
     assert client.get("/me/bookings").status_code == 200
+
+
+# --- account settings ----------------------------------------------------------------------
+
+
+def _reminders_of(app, email: str) -> bool:
+    with app.app_context():
+        return db.session.scalar(sa.select(User.email_reminders).where(User.email == email))
+
+
+def test_the_account_page_is_for_signed_in_users(client):
+    response = client.get("/account")
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/login?next=/account"
+
+
+def test_turning_reminders_off_and_on_again(app, client):
+    _id, email = create_user(app, "patient")
+    sign_in(client, email)
+    page = html(client.get("/account"))
+    assert 'name="email_reminders" value="true" checked' in page
+
+    off = submit(client, "/account", data={})
+    assert off.status_code == 303
+    assert _reminders_of(app, email) is False
+    assert 'value="true" checked' not in html(client.get("/account"))
+
+    submit(client, "/account", data={"email_reminders": "true"})
+    assert _reminders_of(app, email) is True
+
+
+def test_account_settings_without_a_csrf_token_change_nothing(app, client):
+    _id, email = create_user(app, "practitioner")
+    sign_in(client, email)
+
+    response = client.post("/account", data={})
+
+    assert response.status_code == 400
+    assert _reminders_of(app, email) is True
+
+
+def test_a_bad_reminders_value_is_422_next_to_the_box(app, client):
+    _id, email = create_user(app, "patient")
+    sign_in(client, email)
+
+    response = submit(client, "/account", data={"email_reminders": "maybe"})
+
+    page = html(response)
+    assert response.status_code == 422
+    assert (
+        'aria-describedby="f-email_reminders-hint f-email_reminders-error" aria-invalid="true"'
+        in (page)
+    )
+    assert 'role="alert"' in page
+    assert _reminders_of(app, email) is True
