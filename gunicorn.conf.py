@@ -16,6 +16,10 @@ def post_worker_init(worker):
             warm_index(worker.wsgi)
         except Exception:
             logging.getLogger("gunicorn.error").exception("search index not loaded at start")
+        # The place names behind `near` (some seconds to read), so no patient waits for them.
+        from marketplace.search.places import find_place
+
+        find_place("Sydney")
 
     loading = threading.Thread(target=warm, name="search-index", daemon=True)
     loading.start()

@@ -141,7 +141,7 @@ class TimeOffSchema(ma.Schema):
     @ma.validates_schema
     def end_after_start(self, data, **kwargs):
         if "start_at" in data and "end_at" in data and data["end_at"] <= data["start_at"]:
-            raise ma.ValidationError("Must be after start_at.", field_name="end_at")
+            raise ma.ValidationError("Must be after the start.", field_name="end_at")
 
 
 class SlotsArgs(ma.Schema):

@@ -959,7 +959,7 @@ def test_a_local_time_skipped_by_daylight_saving_moves_forward(app, client, owne
         (
             {"start_at": "2030-01-10T17:00", "end_at": "2030-01-10T09:00"},
             "f-end_at",
-            "Must be after start_at.",
+            "Must be after the start.",
         ),
         ({"start_at": "soon", "end_at": "2030-01-10T09:00"}, "f-start_at", "Give a date and time"),
         (
