@@ -61,7 +61,7 @@ class Config:
     OUTBOX_QUEUE = os.environ.get("OUTBOX_QUEUE") or "outbox"
     # A claimed message is not sent by anyone else for this long (a dead worker's lapses).
     OUTBOX_LEASE_SECONDS = _int_env("OUTBOX_LEASE_SECONDS", 120)
-    OUTBOX_SWEEP_SECONDS = _int_env("OUTBOX_SWEEP_SECONDS", 30)
+    OUTBOX_SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS") or 30)
 
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 (a hash algorithm, not a secret)
     RATELIMIT_ENABLED = True

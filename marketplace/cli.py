@@ -106,7 +106,7 @@ def register(app: Flask) -> None:
     @click.option("--burst", is_flag=True, help="Deliver what is queued and due, then exit.")
     @click.option(
         "--sweep-interval",
-        type=float,
+        type=click.FloatRange(min=0, min_open=True),
         default=None,
         help="Seconds between sweeps for due rows (default OUTBOX_SWEEP_SECONDS).",
     )
@@ -115,9 +115,9 @@ def register(app: Flask) -> None:
 
         Without REDIS_URL it only sweeps, delivering due rows (retries, reminders) here.
         """
-        import time
+        import threading
 
-        from marketplace.notifications.delivery import sweep
+        from marketplace.notifications.delivery import sweep_until
 
         interval = sweep_interval or app.config["OUTBOX_SWEEP_SECONDS"]
         if app.config.get("REDIS_URL"):
@@ -125,14 +125,7 @@ def register(app: Flask) -> None:
 
             run_worker(app, burst=burst, sweep_seconds=interval)
             return
-        while True:
-            try:
-                sweep()
-            finally:
-                db.session.remove()
-            if burst:
-                return
-            time.sleep(interval)
+        sweep_until(app, interval, threading.Event(), burst=burst)
 
     @app.cli.command("outbox-sweep")
     def outbox_sweep_command() -> None:

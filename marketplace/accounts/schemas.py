@@ -68,6 +68,11 @@ class MeUpdateSchema(ma.Schema):
 
     email_reminders = StrictBoolean()
 
+    @ma.validates_schema
+    def changes_something(self, data, **kwargs):
+        if not data:
+            raise ma.ValidationError("Send at least one setting to change, e.g. email_reminders.")
+
 
 class TokenSchema(ma.Schema):
     id = ma.fields.UUID(dump_only=True)

@@ -32,12 +32,21 @@ def booking_event(booking: Any, summary: str, location: Any, now: datetime) -> E
     event.add("summary", summary)
     event.add("status", "CONFIRMED")
     event.add("last-modified", booking.updated_at)
-    if location is not None:
-        event.add("location", f"{location.name}, {location.address}, {location.suburb}")
+    place = location_text(location)
+    if place:
+        event.add("location", place)
     return event
 
 
-def _calendar(method: str) -> Calendar:
+def location_text(location: Any) -> str | None:
+    """Where the appointment is, as calendar apps show it (feed and emailed invites alike)."""
+    if location is None:
+        return None
+    parts = [location.name, location.address, location.suburb, location.state, location.postcode]
+    return ", ".join(part for part in parts if part)
+
+
+def new_calendar(method: str) -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)
     calendar.add("version", "2.0")
@@ -49,7 +58,7 @@ def _calendar(method: str) -> Calendar:
 def build_feed(
     display_name: str, rows: Iterable[tuple[Any, str, str, Any]], now: datetime
 ) -> bytes:
-    calendar = _calendar("PUBLISH")
+    calendar = new_calendar("PUBLISH")
     calendar.add("x-wr-calname", f"{display_name} · bookings")
     for booking, service_name, patient_name, location in rows:
         calendar.add_component(
@@ -60,6 +69,6 @@ def build_feed(
 
 def build_booking_file(booking: Any, summary: str, location: Any, now: datetime) -> bytes:
     """One appointment as an "Add to calendar" file (same UID as in the practitioner's feed)."""
-    calendar = _calendar("PUBLISH")
+    calendar = new_calendar("PUBLISH")
     calendar.add_component(booking_event(booking, summary, location, now))
     return calendar.to_ical()

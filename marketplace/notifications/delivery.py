@@ -8,6 +8,7 @@ permanent refusal (5xx) or the last try marks it `failed` for an admin to retry.
 """
 
 import logging
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -219,3 +220,20 @@ def retry_failed(message: OutboxMessage, now: datetime) -> None:
     message.claimed_until = None
     db.session.flush()
     dispatch_after_commit(message.id)
+
+
+def sweep_until(app: Flask, interval: float, stop: threading.Event, *, burst: bool = False) -> None:
+    """Sweep every `interval` seconds until `stop` is set (once with `burst`); a failed sweep
+    is logged and tried again, never the end of the worker."""
+    while not stop.is_set():
+        try:
+            with app.app_context():
+                try:
+                    sweep()
+                finally:
+                    db.session.remove()
+        except Exception:
+            log.exception("outbox sweep failed; trying again in %ss", interval)
+        if burst:
+            return
+        stop.wait(interval)

@@ -8,9 +8,9 @@ from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import vCalAddress, vText
 
-from marketplace.availability.calendar import PRODUCT_ID, booking_uid
+from marketplace.availability.calendar import booking_event, new_calendar
 
 REQUEST, CANCEL = "REQUEST", "CANCEL"
 
@@ -22,13 +22,6 @@ def _address(email: str, name: str | None, **params: str) -> vCalAddress:
     for key, value in params.items():
         address.params[key] = vText(value)
     return address
-
-
-def location_text(location: Any) -> str | None:
-    if location is None:
-        return None
-    parts = [location.name, location.address, location.suburb, location.state, location.postcode]
-    return ", ".join(part for part in parts if part)
 
 
 def booking_invite(
@@ -44,23 +37,13 @@ def booking_invite(
     now: datetime,
 ) -> str:
     """The invite for the booking as it stands; `method` REQUEST (new or moved) or CANCEL."""
-    calendar = Calendar()
-    calendar.add("prodid", PRODUCT_ID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", method)
-    event = Event()
-    event.add("uid", booking_uid(booking.id))
+    calendar = new_calendar(method)
+    event = booking_event(booking, summary, location, now)
     event.add("sequence", booking.calendar_sequence or 0)
-    event.add("dtstamp", now)
-    event.add("dtstart", booking.start_at)
-    event.add("dtend", booking.end_at)
-    event.add("summary", summary)
     event.add("description", description)
-    event.add("status", "CANCELLED" if method == CANCEL else "CONFIRMED")
-    place = location_text(location)
-    if place:
-        event.add("location", place)
+    if method == CANCEL:
+        event.pop("status")
+        event.add("status", "CANCELLED")
     organizer_name, organizer_email = parseaddr(organizer)
     event.add("organizer", _address(organizer_email, organizer_name))
     event.add(

@@ -89,31 +89,17 @@ def deliver_job(message_id: str) -> str:
 def run_worker(app: Flask, *, burst: bool, sweep_seconds: float) -> None:
     """An RQ worker on the outbox queue plus a periodic sweep thread (which heals lost
     enqueues and runs retries and reminders as they fall due)."""
-    from marketplace.extensions import db
-    from marketplace.notifications.delivery import sweep
+    from marketplace.notifications.delivery import sweep_until
 
     stop = threading.Event()
-
-    def sweeper() -> None:
-        while not stop.is_set():
-            try:
-                with app.app_context():
-                    try:
-                        sweep()
-                    finally:
-                        db.session.remove()
-            except Exception:
-                log.exception("outbox sweep failed; trying again in %ss", sweep_seconds)
-            stop.wait(sweep_seconds)
-
     global _worker_app
     _worker_app = app
-    thread = threading.Thread(target=sweeper, name="outbox-sweep", daemon=True)
-    if not burst:
-        thread.start()
+    if burst:
+        sweep_until(app, sweep_seconds, stop, burst=True)
     else:
-        with app.app_context():
-            sweep()
+        threading.Thread(
+            target=sweep_until, args=(app, sweep_seconds, stop), name="outbox-sweep", daemon=True
+        ).start()
     # SimpleWorker runs each job in this process: no fork per email, and the app (its
     # configuration and connection pool) is built once.
     worker = SimpleWorker([outbox_queue(app)], connection=connection(app))

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from marketplace.accounts.models import User
 from marketplace.admin import audit
+from marketplace.availability.calendar import location_text
 from marketplace.bookings.models import Booking, BookingStatus
 from marketplace.errors import Conflict, NotFound
 from marketplace.extensions import db, utc_now
@@ -134,7 +135,7 @@ class _BookingFacts:
             "listing": self.listing,
             "service": self.service,
             "location": self.location,
-            "address": invites.location_text(self.location),
+            "address": location_text(self.location),
             "starts": local_full(booking.start_at, self.zone),
             "duration_minutes": int((booking.end_at - booking.start_at).total_seconds() // 60),
             "price": money(booking.price_cents, booking.currency),

@@ -59,9 +59,7 @@ def normalise(text: str) -> str:
     """Case, accents, punctuation and spacing don't matter; "St" and "Saint" are one word."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     words = re.sub(r"[^a-z0-9]+", " ", ascii_text.lower()).split()
-    return " ".join(
-        "saint" if word == "st" else "mount" if word == "mt" else word for word in words
-    )
+    return " ".join(ABBREVIATIONS.get(word, word) for word in words)
 
 
 _lock = threading.Lock()
@@ -99,9 +97,13 @@ def _places() -> dict[str, list[Place]]:
     return _index
 
 
+# Longest first: "western australia" before any shorter name it ends with.
+STATES_LONGEST_FIRST = sorted(STATE_NAMES.items(), key=lambda item: -len(item[0]))
+
+
 def _split_state(words: str) -> tuple[str, str | None]:
     """ "newtown vic" -> ("newtown", "VIC"); "hobart tasmania" -> ("hobart", "TAS")."""
-    for state_name, code in sorted(STATE_NAMES.items(), key=lambda item: -len(item[0])):
+    for state_name, code in STATES_LONGEST_FIRST:
         if words.endswith(" " + state_name):
             return words[: -len(state_name) - 1].strip(), code
     return words, None

@@ -12,6 +12,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from marketplace.accounts.models import Role
+from marketplace.catalog.service import list_therapies
 from marketplace.errors import NUL_MESSAGE, DomainError, flatten_messages
 from marketplace.extensions import csrf
 
@@ -142,3 +143,11 @@ def render_form(
     """The page again with its messages: 422 when there are any, as the API answers."""
     status = HTTPStatus.UNPROCESSABLE_ENTITY if errors else HTTPStatus.OK
     return render_template(template, errors=errors or {}, **context), status
+
+
+def therapy_options(current: str | None = None) -> list[tuple[str, str]]:
+    """(slug, name) of the active therapies for a select; a retired `current` stays choosable."""
+    options = [(therapy["slug"], therapy["name"]) for therapy in list_therapies()]
+    if current and current not in {slug for slug, _ in options}:
+        options.append((current, f"{current} (no longer offered)"))
+    return options

@@ -1,10 +1,11 @@
 """The patient's pages: search, a practitioner's profile and slots, booking, my bookings."""
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from http import HTTPStatus
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -26,7 +27,7 @@ from marketplace.bookings import service as bookings
 from marketplace.bookings.models import Booking, BookingStatus
 from marketplace.bookings.routes import BOOKING_LIMIT, return_urls
 from marketplace.bookings.schemas import BookingCreateSchema, CancelSchema, RescheduleSchema
-from marketplace.catalog.service import list_conditions, list_therapies
+from marketplace.catalog.service import list_conditions
 from marketplace.errors import Conflict, DomainError, NotFound, SlotUnavailable
 from marketplace.extensions import db, limiter, utc_now
 from marketplace.formatting import cancellation_policy, language_name, money
@@ -37,7 +38,14 @@ from marketplace.search.places import find_place
 from marketplace.search.routes import search_query
 from marketplace.search.schemas import SearchArgs
 from marketplace.search.service import SORTS, search_practitioners
-from marketplace.web.common import errors_of, load_form, page_for, protect_form, render_form
+from marketplace.web.common import (
+    errors_of,
+    load_form,
+    page_for,
+    protect_form,
+    render_form,
+    therapy_options,
+)
 
 bp = Blueprint("web", __name__)
 bp.before_request(protect_form)
@@ -67,15 +75,11 @@ def home():
     conditions = sorted(list_conditions(), key=lambda c: -c["practitioner_count"])
     return render_template(
         "pages/home.html",
-        therapy_options=_therapy_options(),
+        therapy_options=therapy_options(),
         conditions=[c for c in conditions if c["practitioner_count"]][:POPULAR_CONDITIONS],
         values={},
         errors={},
     )
-
-
-def _therapy_options() -> list[tuple[str, str]]:
-    return [(therapy["slug"], therapy["name"]) for therapy in list_therapies()]
 
 
 # --- search --------------------------------------------------------------------------------
@@ -84,7 +88,7 @@ def _therapy_options() -> list[tuple[str, str]]:
 def _search_form_context(values) -> dict:
     return {
         "values": values,
-        "therapy_options": _therapy_options(),
+        "therapy_options": therapy_options(),
         "sorts": [(sort, SORT_LABELS.get(sort, sort)) for sort in SORTS],
         "genders": GENDER_LABELS,
         "price_options": [(cents, f"{money(cents, 'AUD')}") for cents in PRICE_CHOICES],
@@ -323,17 +327,30 @@ def _own_booking(booking_id: uuid.UUID) -> Booking:
     return booking
 
 
-def _booking_view(booking: Booking) -> dict:
+def _booking_view(booking: Booking, now: datetime | None = None) -> dict:
+    now = now or utc_now()
     listing = db.session.get(Practitioner, booking.practitioner_id)
     return {
         "booking": booking,
         "listing": listing,
         "service": db.session.get(Service, booking.service_id),
         "location": db.session.get(Location, booking.location_id) if booking.location_id else None,
-        "waiting": booking.status is BookingStatus.HELD and booking.is_active(utc_now()),
+        "waiting": booking.status is BookingStatus.HELD and booking.is_active(now),
         # A hold that ran out reads as expired before the sweep writes it so.
-        "lapsed": booking.status is BookingStatus.HELD and not booking.is_active(utc_now()),
+        "lapsed": booking.status is BookingStatus.HELD and not booking.is_active(now),
     }
+
+
+def _load_what_bookings_name(rows: list[Booking]) -> None:
+    """One query per kind puts every row's practitioner, service and location in the session,
+    so `_booking_view`'s gets are lookups, not a query per booking."""
+    for model, ids in (
+        (Practitioner, {b.practitioner_id for b in rows}),
+        (Service, {b.service_id for b in rows}),
+        (Location, {b.location_id for b in rows if b.location_id}),
+    ):
+        if ids:
+            db.session.scalars(sa.select(model).where(model.id.in_(ids))).all()
 
 
 @bp.route("/bookings/<uuid:booking_id>/done")
@@ -362,7 +379,9 @@ def booking_calendar_file(booking_id: uuid.UUID):
 @page_for(Role.PATIENT)
 def my_bookings():
     now = utc_now()
-    rows = [_booking_view(b) for b in db.session.scalars(bookings.list_bookings(current_user))]
+    mine = list(db.session.scalars(bookings.list_bookings(current_user)))
+    _load_what_bookings_name(mine)
+    rows = [_booking_view(booking, now) for booking in mine]
     upcoming = [r for r in rows if r["booking"].end_at > now and r["booking"].is_active(now)]
     for row in upcoming:
         row["reschedulable"] = not bookings.reschedule_refusal(row["booking"], row["listing"], now)

@@ -24,7 +24,7 @@ from marketplace.accounts.models import Role, User
 from marketplace.availability import service as availability
 from marketplace.availability.calendar import calendar_url
 from marketplace.availability.loading import local_today, zone_of
-from marketplace.availability.models import DateOverride
+from marketplace.availability.models import DateOverride, TimeOff
 from marketplace.availability.schemas import (
     MAX_OVERLAP_MESSAGES,
     WEEKDAY_NAMES,
@@ -37,7 +37,6 @@ from marketplace.availability.slots import to_instant
 from marketplace.bookings import service as bookings
 from marketplace.bookings.models import Booking, BookingStatus
 from marketplace.bookings.schemas import CancelSchema
-from marketplace.catalog.service import list_therapies
 from marketplace.errors import DomainError, flatten_messages
 from marketplace.extensions import db, utc_now
 from marketplace.fields import EARLIEST_YEAR, LATEST_YEAR, CalendarDate
@@ -56,6 +55,7 @@ from marketplace.web.common import (
     page_for,
     protect_form,
     render_form,
+    therapy_options,
 )
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -393,13 +393,6 @@ def delete_location(location_id: uuid.UUID):
 # --- services ------------------------------------------------------------------------------
 
 
-def _therapy_options(current: str | None = None) -> list[tuple[str, str]]:
-    options = [(therapy["slug"], therapy["name"]) for therapy in list_therapies()]
-    if current and current not in {slug for slug, _ in options}:
-        options.append((current, f"{current} (no longer offered)"))
-    return options
-
-
 def _service_form() -> tuple[dict | None, FormErrors]:
     """The form through the API's schema; the price is typed in dollars, stored in cents."""
     form = request.form.copy()
@@ -431,7 +424,7 @@ def _render_services(listing: Practitioner, values: Mapping[str, Any], errors: F
         services=list(db.session.scalars(listings.list_services(listing))),
         values=values,
         labels=SERVICE_LABELS,
-        therapy_options=_therapy_options(values.get("therapy")),
+        therapy_options=therapy_options(values.get("therapy")),
     )
 
 
@@ -473,7 +466,7 @@ def service(service_id: uuid.UUID):
         item=item,
         values=values,
         labels=SERVICE_LABELS,
-        therapy_options=_therapy_options(values.get("therapy")),
+        therapy_options=therapy_options(values.get("therapy")),
     )
 
 
@@ -759,9 +752,9 @@ def _render_time_off(listing: Practitioner, values: Mapping[str, Any], errors: F
         "pages/dashboard/time_off.html",
         errors,
         listing=listing,
-        periods=[
-            p for p in db.session.scalars(availability.list_time_off(listing)) if p.end_at > now
-        ],
+        periods=db.session.scalars(
+            availability.list_time_off(listing).where(TimeOff.end_at > now)
+        ).all(),
         values=values,
         labels=TIME_OFF_LABELS,
         zone=_zone_name(listing),

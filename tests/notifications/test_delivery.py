@@ -359,6 +359,7 @@ def test_a_patient_who_turned_reminders_off_first_gets_no_reminder_written(
         ({"email_reminders": None}, "email_reminders"),
         ({"email": "x@example.com"}, "email"),
         ({"role": "admin"}, "role"),
+        ({}, "_schema"),
     ],
 )
 def test_patch_me_refuses_bad_fields_and_changes_nothing(client, patient, body, field):
