@@ -881,7 +881,8 @@ def seed(app, n: int, seed_number: int) -> float:
     from marketplace.availability.models import AvailabilityRule
     from marketplace.bookings.models import Booking
     from marketplace.catalog.models import TherapyType
-    from marketplace.extensions import db, utc_now
+    from marketplace.db import utc_now
+    from marketplace.extensions import db
     from marketplace.practitioners.models import Location, Practitioner, Service
 
     started = time.perf_counter()
@@ -1227,7 +1228,8 @@ def _resident_mb() -> float:
 def _service_times(app, queries: list[dict]) -> list[float]:
     """The same searches as calls of the search service: no HTTP, routing, argument parsing or
     serialisation (the framework's share is what the client's times add to these)."""
-    from marketplace.extensions import db, utc_now
+    from marketplace.db import utc_now
+    from marketplace.extensions import db
     from marketplace.search.routes import search_query
     from marketplace.search.schemas import SearchArgs
 

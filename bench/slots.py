@@ -82,9 +82,10 @@ def build(app) -> tuple[uuid.UUID, str, uuid.UUID]:
     """The listing, its service and BOOKINGS confirmed bookings: (listing id, slug, service)."""
     import sqlalchemy as sa
 
-    from marketplace.availability import loading
+    from marketplace.availability import free_time
     from marketplace.bookings.models import Booking, BookingStatus
-    from marketplace.extensions import db, utc_now
+    from marketplace.db import utc_now
+    from marketplace.extensions import db
     from marketplace.payments.money import platform_fee
     from marketplace.practitioners.models import Practitioner
     from marketplace.search.index import reindex_listing
@@ -108,8 +109,8 @@ def build(app) -> tuple[uuid.UUID, str, uuid.UUID]:
     with app.app_context():
         now = utc_now()
         practitioner = db.session.get(Practitioner, listing.id)
-        today = loading.local_today(practitioner, now)
-        free = loading.free_slots(
+        today = free_time.local_today(practitioner, now)
+        free = free_time.free_slots(
             practitioner, DURATION, today, today + timedelta(days=BOOKING_DAYS), now
         )
         fee = platform_fee(11000, app.config["PLATFORM_FEE_BPS"])
@@ -136,7 +137,7 @@ def build(app) -> tuple[uuid.UUID, str, uuid.UUID]:
                 "paid_at": now,
                 "confirmed_at": now,
             }
-            for slot in _pick_bookings(free, loading.zone_of(practitioner), rng)
+            for slot in _pick_bookings(free, free_time.zone_of(practitioner), rng)
         ]
         db.session.execute(sa.insert(Booking), rows)
         reindex_listing(listing.id, now)
@@ -146,26 +147,27 @@ def build(app) -> tuple[uuid.UUID, str, uuid.UUID]:
 
 def bench_engine(app, listing_id: uuid.UUID) -> dict:
     """`compute_slots` alone, inputs loaded once beforehand, as `free_slots` would load them."""
-    from marketplace.availability import loading
+    from marketplace.availability import free_time
     from marketplace.availability.slots import compute_slots
-    from marketplace.extensions import db, utc_now
+    from marketplace.db import utc_now
+    from marketplace.extensions import db
     from marketplace.practitioners.models import Practitioner
 
     with app.app_context():
         now = utc_now()
         listing = db.session.get(Practitioner, listing_id)
-        first_day = loading.local_today(listing, now)
+        first_day = free_time.local_today(listing, now)
         last_day = first_day + timedelta(days=RANGE_DAYS - 1)
-        rules, overrides = loading.load_hours([listing.id], first_day, last_day)
-        start, end = loading.instant_range(listing, first_day, last_day)
-        busy = loading.load_busy([listing.id], start, end, now)[listing.id]
+        rules, overrides = free_time.load_hours([listing.id], first_day, last_day)
+        start, end = free_time.instant_range(listing, first_day, last_day)
+        busy = free_time.load_busy([listing.id], start, end, now)[listing.id]
         inputs = {
             "rules": rules[listing.id],
             "overrides": overrides[listing.id],
             "time_off": (),
             "busy": busy,
-            "timezone": loading.zone_of(listing),
-            "settings": loading.booking_settings(listing),
+            "timezone": free_time.zone_of(listing),
+            "settings": free_time.booking_settings(listing),
             "duration_minutes": DURATION,
             "now": now,
             "first_day": first_day,
@@ -189,13 +191,14 @@ def bench_engine(app, listing_id: uuid.UUID) -> dict:
 
 
 def bench_api(app, listing_id: uuid.UUID, slug: str, service_id: uuid.UUID) -> dict:
-    from marketplace.availability import loading
-    from marketplace.extensions import db, utc_now
+    from marketplace.availability import free_time
+    from marketplace.db import utc_now
+    from marketplace.extensions import db
     from marketplace.practitioners.models import Practitioner
 
     with app.app_context():
         listing = db.session.get(Practitioner, listing_id)
-        first_day = loading.local_today(listing, utc_now())
+        first_day = free_time.local_today(listing, utc_now())
     last_day = first_day + timedelta(days=RANGE_DAYS - 1)
     path = (
         f"/api/v1/practitioners/{slug}/slots"

@@ -6,9 +6,10 @@ import os
 from flask import Flask
 
 from config import CONFIGS, INSTANCE_DIR
+from marketplace import extensions
 from marketplace.errors import ProblemApi, register_error_handlers
-from marketplace.extensions import csrf, db, limiter, migrate
 from marketplace.notifications.smtp import check_config as check_email_config
+from marketplace.request_guard import init_request_guard
 
 
 def create_app(config: str | type | None = None, **overrides) -> Flask:
@@ -21,6 +22,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
+    init_request_guard(app)
     register_commands(app)
     return app
 
@@ -52,16 +54,16 @@ def register_extensions(app: Flask) -> None:
     from marketplace.accounts.auth import init_auth
 
     _tune_postgresql(app)
-    db.init_app(app)
-    migrate.init_app(
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(
         app,
-        db,
+        extensions.db,
         directory=os.path.join(app.root_path, "..", "migrations"),
         render_as_batch=True,
         compare_type=True,
     )
-    limiter.init_app(app)
-    csrf.init_app(app)
+    extensions.limiter.init_app(app)
+    extensions.csrf.init_app(app)
     init_auth(app)
     check_email_config(app.config)  # a malformed SMTP_URL stops the app here
     app.extensions["api"] = ProblemApi(app)

@@ -43,7 +43,7 @@ def register(app: Flask) -> None:
 
         from marketplace.availability.models import AvailabilityDay
         from marketplace.bookings.service import expire_all_lapsed_holds
-        from marketplace.extensions import utc_now
+        from marketplace.db import utc_now
         from marketplace.practitioners.models import ListingStatus, Practitioner
         from marketplace.search.index import reindex_listing
         from marketplace.search.models import SearchDocument
@@ -85,8 +85,8 @@ def register(app: Flask) -> None:
         import sqlalchemy as sa
 
         from marketplace.accounts.models import User
+        from marketplace.db import utc_now
         from marketplace.demo import seed_demo
-        from marketplace.extensions import utc_now
 
         if app.config.get("SESSION_COOKIE_SECURE"):
             raise click.ClickException("Demo data has public passwords: not in production.")

@@ -15,7 +15,7 @@ from flask import current_app
 from marketplace.accounts.models import Role, User
 from marketplace.accounts.service import ensure_admin, get_user_by_email, register_user
 from marketplace.admin.service import review_listing
-from marketplace.availability import loading
+from marketplace.availability import free_time
 from marketplace.availability import service as availability
 from marketplace.bookings import service as bookings
 from marketplace.extensions import db
@@ -519,7 +519,7 @@ def _build_listing(spec: Spec, owner: User) -> tuple[Practitioner, list[Location
 def _add_exceptions(gen: Generator, listing, locations, now: datetime) -> None:
     """Some listings get a closed or short day, and some a block of leave."""
     rng = gen.rng
-    today = loading.local_today(listing, now)
+    today = free_time.local_today(listing, now)
     if rng.random() < 0.3:
         day = today + timedelta(days=rng.randint(5, 45))
         windows = []
@@ -574,10 +574,10 @@ def _practitioner(email: str, name: str) -> User:
 def _book(gen: Generator, patient: User, listing: Practitioner, now: datetime, days: int):
     """Hold a free slot a few days ahead, through the same rules the API applies."""
     service = gen.rng.choice(listing.active_services)
-    first = loading.local_today(listing, now) + timedelta(days=days)
+    first = free_time.local_today(listing, now) + timedelta(days=days)
     found = []
-    while not found and first < loading.local_today(listing, now) + timedelta(days=56):
-        found = loading.free_slots(
+    while not found and first < free_time.local_today(listing, now) + timedelta(days=56):
+        found = free_time.free_slots(
             listing, service.duration_minutes, first, first + timedelta(days=6), now
         )
         first += timedelta(days=7)

@@ -134,7 +134,8 @@ PASSWORD = "correct horse battery"
 def make_user(app):
     """Create a user of a role directly through the account service; returns (id, email)."""
     from marketplace.accounts.models import Role
-    from marketplace.accounts.service import ensure_admin, register_user
+    from marketplace.accounts.service import ensure_admin
+    from marketplace.practitioners.service import sign_up
 
     def make(role: str = "patient", email: str | None = None, name: str = "Test User"):
         email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"
@@ -142,7 +143,7 @@ def make_user(app):
             if role == "admin":
                 user, _ = ensure_admin(email, PASSWORD, name)
             else:
-                user = register_user(email=email, password=PASSWORD, name=name, role=Role(role))
+                user = sign_up(email=email, password=PASSWORD, name=name, role=Role(role))
             db.session.commit()
             return user.id, user.email
 

@@ -10,7 +10,7 @@ from datetime import time
 import sqlalchemy as sa
 
 from marketplace.accounts.models import Role
-from marketplace.accounts.service import ensure_admin, register_user
+from marketplace.accounts.service import ensure_admin
 from marketplace.availability import service as availability
 from marketplace.extensions import db
 from marketplace.practitioners import service as listings
@@ -37,7 +37,7 @@ def create_user(app, role: str = "patient", email: str | None = None, name: str 
         if role == "admin":
             user, _ = ensure_admin(email, PASSWORD, name)
         else:
-            user = register_user(email=email, password=PASSWORD, name=name, role=Role(role))
+            user = listings.sign_up(email=email, password=PASSWORD, name=name, role=Role(role))
         db.session.commit()
         return user.id, user.email
 
@@ -66,7 +66,7 @@ def create_listing(
     owner_id, email = create_user(app, "practitioner", name=name)
     with app.app_context():
         owner = db.session.get(listings.User, owner_id)
-        listing = listings.create_listing(owner, name)
+        listing = listings.get_listing_of(owner)  # opened by sign-up, named after the owner
         listings.update_profile(
             listing,
             {

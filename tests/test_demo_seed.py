@@ -10,6 +10,7 @@ from marketplace.accounts.service import authenticate
 from marketplace.admin.models import AuditEntry
 from marketplace.availability.models import AvailabilityRule, DateOverride, TimeOff
 from marketplace.bookings.models import Booking, BookingStatus
+from marketplace.db import utc_now
 from marketplace.demo import (
     ADMIN_EMAIL,
     PATIENT_EMAIL,
@@ -17,7 +18,7 @@ from marketplace.demo import (
     DemoResult,
     seed_demo,
 )
-from marketplace.extensions import db, utc_now
+from marketplace.extensions import db
 from marketplace.practitioners.models import ListingStatus, Location, Practitioner, Service
 
 ZONES = {

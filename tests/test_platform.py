@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from alembic.migration import MigrationContext
 
 from marketplace.accounts.models import Role, User
-from marketplace.extensions import after_commit, db
+from marketplace.db import after_commit
+from marketplace.extensions import db
 from tests.conftest import PASSWORD, make_app
 from tests.helpers import count_rows, problem_of
 
@@ -102,7 +103,7 @@ def test_protected_endpoints_without_credentials_are_401(client, path):
 def test_after_commit_callbacks_survive_a_savepoint_that_failed(app):
     ran = []
     with app.app_context():
-        after_commit(lambda: ran.append("notified"))
+        after_commit(db.session, lambda: ran.append("notified"))
         existing = User(
             email="first@example.com", name="First", password_hash="x", role=Role.PATIENT
         )
@@ -121,7 +122,7 @@ def test_after_commit_callbacks_survive_a_savepoint_that_failed(app):
 def test_after_commit_callbacks_wait_for_the_outer_commit(app):
     ran = []
     with app.app_context():
-        after_commit(lambda: ran.append("notified"))
+        after_commit(db.session, lambda: ran.append("notified"))
         with db.session.begin_nested():
             db.session.add(
                 User(email="saved@example.com", name="Saved", password_hash="x", role=Role.PATIENT)

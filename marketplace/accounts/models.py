@@ -9,7 +9,8 @@ import sqlalchemy.orm as so
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from marketplace.extensions import db, utc_now, value_enum
+from marketplace.db import utc_now, value_enum
+from marketplace.extensions import db
 
 
 class Role(enum.StrEnum):

@@ -11,8 +11,9 @@ from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace.accounts.models import ApiToken, Role, User
+from marketplace.db import utc_now
 from marketplace.errors import Conflict, NotFound, ValidationFailed
-from marketplace.extensions import db, utc_now
+from marketplace.extensions import db
 
 SELF_REGISTERABLE_ROLES = frozenset({Role.PATIENT, Role.PRACTITIONER})
 TOKEN_PREFIX = "mkp_"  # noqa: S105 (a public prefix, not a secret)

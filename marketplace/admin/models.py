@@ -7,7 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from marketplace.extensions import db, utc_now
+from marketplace.db import utc_now
+from marketplace.extensions import db
 
 
 class AuditEntry(db.Model):

@@ -3,8 +3,9 @@ import uuid
 from flask_login import current_user
 from flask_smorest import Blueprint
 
+from marketplace import audit
 from marketplace.accounts.auth import admin_only
-from marketplace.admin import audit, service
+from marketplace.admin import service
 from marketplace.admin.schemas import AuditEntrySchema, AuditQueryArgs
 from marketplace.errors import NotFound
 from marketplace.extensions import db

@@ -6,9 +6,10 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from marketplace import audit
 from marketplace.accounts.models import User
-from marketplace.admin import audit
-from marketplace.extensions import db, utc_now
+from marketplace.db import utc_now
+from marketplace.extensions import db
 from marketplace.notifications import service as notify
 from marketplace.practitioners.models import ListingStatus, Practitioner
 from marketplace.practitioners.service import listing_state

@@ -6,7 +6,8 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from marketplace.extensions import db, utc_now
+from marketplace.db import utc_now
+from marketplace.extensions import db
 
 
 class AvailabilityRule(db.Model):

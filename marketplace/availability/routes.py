@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from marketplace.accounts.auth import practitioner_only
-from marketplace.availability import calendar, loading, service
+from marketplace.availability import calendar, free_time, service
 from marketplace.availability.schemas import (
     CalendarFeedArgs,
     CalendarLinkSchema,
@@ -17,7 +17,8 @@ from marketplace.availability.schemas import (
     SlotsArgs,
     TimeOffSchema,
 )
-from marketplace.extensions import db, utc_now
+from marketplace.db import utc_now
+from marketplace.extensions import db
 from marketplace.pagination import PageArgs, page_of, paginate
 from marketplace.practitioners.service import get_listing_of, get_public_listing
 
@@ -144,9 +145,9 @@ def slots(args, id_or_slug: str):
     bookable = service.get_bookable_service(listing, args["service_id"])
     now = utc_now()
     first_day, last_day = service.slot_range(
-        args.get("from_date"), args.get("to_date"), loading.local_today(listing, now)
+        args.get("from_date"), args.get("to_date"), free_time.local_today(listing, now)
     )
-    found = loading.free_slots(listing, bookable.duration_minutes, first_day, last_day, now)
+    found = free_time.free_slots(listing, bookable.duration_minutes, first_day, last_day, now)
     if "location_id" in args:
         found = [slot for slot in found if slot.location_id == args["location_id"]]
     return {

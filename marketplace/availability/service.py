@@ -12,13 +12,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from marketplace.accounts.models import User
-from marketplace.availability.loading import local_today
+from marketplace.availability.free_time import local_today
 from marketplace.availability.models import AvailabilityRule, DateOverride, OverrideWindow, TimeOff
 from marketplace.availability.schemas import MAX_SLOT_RANGE_DAYS
 from marketplace.bookings.models import Booking, BookingStatus
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.extensions import db
-from marketplace.practitioners.locking import lock_practitioner
+from marketplace.locking import lock_practitioner
 from marketplace.practitioners.models import Location, Practitioner, Service, new_calendar_token
 from marketplace.search.index import reindex_listing
 

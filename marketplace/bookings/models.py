@@ -7,8 +7,9 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from marketplace.db import utc_now, value_enum
 from marketplace.errors import InvalidTransition
-from marketplace.extensions import db, utc_now, value_enum
+from marketplace.extensions import db
 
 
 class BookingStatus(enum.StrEnum):

@@ -23,7 +23,8 @@ from marketplace.bookings.schemas import (
     IdempotencyHeaderSchema,
     RescheduleSchema,
 )
-from marketplace.extensions import db, limiter, utc_now
+from marketplace.db import utc_now
+from marketplace.extensions import db, limiter
 from marketplace.pagination import page_of, paginate
 from marketplace.payments.gateway import get_gateway
 from marketplace.practitioners.service import get_listing_of

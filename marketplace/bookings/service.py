@@ -19,11 +19,12 @@ import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from marketplace import audit
 from marketplace.accounts.models import Role, User
-from marketplace.admin import audit
-from marketplace.availability.loading import find_slot, zone_of
+from marketplace.availability.free_time import find_slot, zone_of
 from marketplace.availability.slots import to_instant
 from marketplace.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
+from marketplace.db import after_commit
 from marketplace.errors import (
     Conflict,
     DomainError,
@@ -33,12 +34,12 @@ from marketplace.errors import (
     TooManyRequests,
     ValidationFailed,
 )
-from marketplace.extensions import after_commit, db
+from marketplace.extensions import db
 from marketplace.formatting import local_clock, local_full
+from marketplace.locking import lock_practitioner
 from marketplace.notifications import service as notify
 from marketplace.payments.gateway import CheckoutRequest, PaymentGateway, get_gateway
 from marketplace.payments.money import late_cancellation_refund, platform_fee
-from marketplace.practitioners.locking import lock_practitioner
 from marketplace.practitioners.models import ListingStatus, Practitioner, Service
 from marketplace.search.index import reindex_listing
 
@@ -105,7 +106,7 @@ def expire_lapsed_holds(practitioner_id: uuid.UUID, now: datetime) -> list[Booki
         _audit(booking, None, "booking.expire", before)
         if booking.checkout_session_id:
             # Provider sessions outlive our holds (Stripe's last 30 minutes at least).
-            after_commit(partial(expire_checkout_session, booking.checkout_session_id))
+            after_commit(db.session, partial(expire_checkout_session, booking.checkout_session_id))
     db.session.flush()
     return lapsed
 
@@ -366,7 +367,7 @@ def cancel_checkout(booking: Booking, now: datetime) -> Booking:
     """The patient left the provider's page with Cancel: free the slot at once."""
     expire_hold(booking, now)
     if booking.status is BookingStatus.EXPIRED and booking.checkout_session_id:
-        after_commit(partial(expire_checkout_session, booking.checkout_session_id))
+        after_commit(db.session, partial(expire_checkout_session, booking.checkout_session_id))
     return booking
 
 
@@ -533,7 +534,7 @@ def cancel_booking(
     _audit(booking, actor, "booking.cancel", before)
     notify.booking_cancelled(booking)
     if was_held and booking.checkout_session_id:
-        after_commit(partial(expire_checkout_session, booking.checkout_session_id))
+        after_commit(db.session, partial(expire_checkout_session, booking.checkout_session_id))
     db.session.flush()
     reindex_listing(booking.practitioner_id, now)
     return booking

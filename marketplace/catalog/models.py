@@ -5,7 +5,8 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from marketplace.extensions import db, utc_now
+from marketplace.db import utc_now
+from marketplace.extensions import db
 
 condition_therapies = sa.Table(
     "condition_therapies",

@@ -6,8 +6,8 @@ from typing import Any
 import sqlalchemy as sa
 from slugify import slugify
 
+from marketplace import audit
 from marketplace.accounts.models import User
-from marketplace.admin import audit
 from marketplace.catalog.models import Condition, TherapyType, condition_therapies
 from marketplace.errors import Conflict, NotFound
 from marketplace.extensions import db

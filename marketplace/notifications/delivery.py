@@ -21,7 +21,8 @@ from flask import Flask, current_app
 
 from marketplace.accounts.models import User
 from marketplace.bookings.models import Booking, BookingStatus
-from marketplace.extensions import after_commit, db, utc_now
+from marketplace.db import after_commit, utc_now
+from marketplace.extensions import db
 from marketplace.notifications import smtp
 from marketplace.notifications.models import OutboxMessage, OutboxStatus
 
@@ -166,7 +167,7 @@ def _record_failure(
 
 def dispatch_after_commit(message_id: uuid.UUID) -> None:
     """Once the writing transaction commits, queue the row (Redis) or send it here."""
-    after_commit(partial(dispatch, current_app._get_current_object(), message_id))
+    after_commit(db.session, partial(dispatch, current_app._get_current_object(), message_id))
 
 
 def dispatch(app: Flask, message_id: uuid.UUID) -> None:

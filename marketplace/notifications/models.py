@@ -7,7 +7,8 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from marketplace.extensions import db, utc_now, value_enum
+from marketplace.db import utc_now, value_enum
+from marketplace.extensions import db
 
 
 class OutboxStatus(enum.StrEnum):

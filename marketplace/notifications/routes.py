@@ -7,7 +7,8 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from marketplace.accounts.auth import admin_only
-from marketplace.extensions import db, utc_now
+from marketplace.db import utc_now
+from marketplace.extensions import db
 from marketplace.notifications import service
 from marketplace.notifications.models import OutboxMessage
 from marketplace.notifications.schemas import OutboxMessageSchema, OutboxQueryArgs

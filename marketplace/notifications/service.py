@@ -15,12 +15,13 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
+from marketplace import audit
 from marketplace.accounts.models import User
-from marketplace.admin import audit
 from marketplace.availability.calendar import location_text
 from marketplace.bookings.models import Booking, BookingStatus
+from marketplace.db import utc_now
 from marketplace.errors import Conflict, NotFound
-from marketplace.extensions import db, utc_now
+from marketplace.extensions import db
 from marketplace.formatting import local_full, local_short, money
 from marketplace.notifications import invites
 from marketplace.notifications.delivery import REMINDER_EVENT, dispatch_after_commit, retry_failed

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from marketplace.admin import audit
+from marketplace import audit
 from marketplace.bookings import service as bookings
 from marketplace.bookings.models import Booking
 from marketplace.extensions import db

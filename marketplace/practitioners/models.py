@@ -11,8 +11,9 @@ from sqlalchemy.ext.hybrid import hybrid_property
 
 from marketplace.accounts.models import User
 from marketplace.catalog.models import TherapyType
+from marketplace.db import utc_now, value_enum
 from marketplace.errors import InvalidTransition
-from marketplace.extensions import db, utc_now, value_enum
+from marketplace.extensions import db
 
 
 class ListingStatus(enum.StrEnum):

@@ -27,9 +27,7 @@ class Profile(MethodView):
     @practitioner_only
     @bp.response(200, ProfileSchema)
     def get(self):
-        listing = own_listing()
-        db.session.commit()
-        return listing
+        return own_listing()
 
     @practitioner_only
     @bp.arguments(ProfileSchema)

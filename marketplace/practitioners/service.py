@@ -8,13 +8,14 @@ from typing import Any
 import sqlalchemy as sa
 from slugify import slugify
 
+from marketplace import audit
 from marketplace.accounts.models import Role, User
 from marketplace.accounts.service import register_user
-from marketplace.admin import audit
 from marketplace.availability.service import remove_location_hours
 from marketplace.catalog.models import TherapyType
+from marketplace.db import utc_now
 from marketplace.errors import NotFound, ValidationFailed
-from marketplace.extensions import db, utc_now
+from marketplace.extensions import db
 from marketplace.practitioners.models import ListingStatus, Location, Practitioner, Service
 from marketplace.search.index import reindex_listing
 
@@ -84,9 +85,11 @@ def sign_up(*, email: str, password: str, name: str, role: Role) -> User:
 
 
 def get_listing_of(owner: User) -> Practitioner:
-    """The owner's listing, created as a draft on first use."""
+    """The owner's listing (`sign_up` opens it with the account; reading never creates)."""
     listing = db.session.scalar(sa.select(Practitioner).where(Practitioner.owner_id == owner.id))
-    return listing or create_listing(owner)
+    if listing is None:
+        raise NotFound("This account has no listing.")
+    return listing
 
 
 def get_public_listing(id_or_slug: str) -> Practitioner:

@@ -14,11 +14,12 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from marketplace.availability import loading as availability
+from marketplace.availability import free_time as availability
 from marketplace.availability.models import AvailabilityDay
 from marketplace.availability.slots import Slot, compute_slots
-from marketplace.extensions import db, utc_now
-from marketplace.practitioners.locking import lock_practitioner
+from marketplace.db import utc_now
+from marketplace.extensions import db
+from marketplace.locking import lock_practitioner
 from marketplace.practitioners.models import ListingStatus, Location, Practitioner, Service
 from marketplace.search.engine import DAY_BITS, microseconds
 from marketplace.search.models import DAY_ZERO, SearchDocument, day_number

@@ -1,6 +1,6 @@
 from flask_smorest import Blueprint
 
-from marketplace.extensions import utc_now
+from marketplace.db import utc_now
 from marketplace.search.schemas import DEFAULT_RADIUS_KM, SearchArgs, SearchResultSchema
 from marketplace.search.service import SearchQuery, search_practitioners
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from marketplace.availability.loading import first_free_slots
+from marketplace.availability.free_time import first_free_slots
 from marketplace.availability.models import AvailabilityDay
 from marketplace.catalog.models import Condition, TherapyType, condition_therapies
 from marketplace.errors import ValidationFailed

@@ -9,8 +9,8 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from marketplace import audit as audit_log
 from marketplace.accounts.models import Role
-from marketplace.admin import audit as audit_log
 from marketplace.admin import service
 from marketplace.admin.models import AuditEntry
 from marketplace.admin.schemas import AuditQueryArgs

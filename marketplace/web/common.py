@@ -13,8 +13,9 @@ from werkzeug.datastructures import MultiDict
 
 from marketplace.accounts.models import Role
 from marketplace.catalog.service import list_therapies
-from marketplace.errors import NUL_MESSAGE, DomainError, flatten_messages
+from marketplace.errors import DomainError, flatten_messages
 from marketplace.extensions import csrf
+from marketplace.request_guard import NUL_MESSAGE
 
 FormErrors = dict[str, list[str]]
 TRUE_WORDS = frozenset({"on", "true", "1", "yes"})

@@ -21,15 +21,16 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from marketplace.accounts.models import Role
-from marketplace.availability import loading
+from marketplace.availability import free_time
 from marketplace.availability.calendar import build_booking_file
 from marketplace.bookings import service as bookings
 from marketplace.bookings.models import Booking, BookingStatus
 from marketplace.bookings.routes import BOOKING_LIMIT, return_urls
 from marketplace.bookings.schemas import BookingCreateSchema, CancelSchema, RescheduleSchema
 from marketplace.catalog.service import list_conditions
+from marketplace.db import utc_now
 from marketplace.errors import Conflict, DomainError, NotFound, SlotUnavailable
-from marketplace.extensions import db, limiter, utc_now
+from marketplace.extensions import db, limiter
 from marketplace.formatting import cancellation_policy, language_name, money
 from marketplace.payments.gateway import get_gateway
 from marketplace.practitioners.models import Gender, Location, Practitioner, Service
@@ -153,19 +154,19 @@ def _picker(
 ):
     """The days the picker shows and their free slots; it opens on the earliest free week.
     When `moving` a booking, its own time counts as free."""
-    today = loading.local_today(listing, now)
+    today = free_time.local_today(listing, now)
     if service is None:
         return {"days": [], "first_day": today, "earlier": None, "later": None}
     if first_day is None:
-        earliest = loading.earliest_free_slot(listing, service.duration_minutes, now)
+        earliest = free_time.earliest_free_slot(listing, service.duration_minutes, now)
         first_day = (
-            earliest.start_at.astimezone(loading.zone_of(listing)).date() if earliest else today
+            earliest.start_at.astimezone(free_time.zone_of(listing)).date() if earliest else today
         )
     # Past the horizon nothing is offered; clamping there keeps far dates from overflowing.
     horizon_end = today + timedelta(days=listing.horizon_days)
     first_day = min(max(first_day, today), horizon_end + timedelta(days=1))
     last_day = first_day + timedelta(days=PICKER_DAYS - 1)
-    slots = loading.free_slots(
+    slots = free_time.free_slots(
         listing,
         service.duration_minutes,
         first_day,
@@ -173,7 +174,7 @@ def _picker(
         now,
         ignore_booking_id=moving.id if moving else None,
     )
-    zone = loading.zone_of(listing)
+    zone = free_time.zone_of(listing)
     by_day: dict[date, list] = {first_day + timedelta(days=n): [] for n in range(PICKER_DAYS)}
     for slot in slots:
         by_day[slot.start_at.astimezone(zone).date()].append(slot)
@@ -281,7 +282,7 @@ def _book(values: MultiDict):
             return redirect(booking.checkout_url, 303)
     first_day = None
     if data is not None:
-        first_day = data["start_at"].astimezone(loading.zone_of(listing)).date()
+        first_day = data["start_at"].astimezone(free_time.zone_of(listing)).date()
     return _render_practitioner(listing, service, first_day, errors=errors, status=status)
 
 
@@ -458,7 +459,7 @@ def reschedule_booking(booking_id: uuid.UUID):
                 db.session.commit()
                 flash("Your booking has moved to the new time.", "success")
                 return redirect(url_for("web.booking_done", booking_id=booking.id), 303)
-            first_day = data["start_at"].astimezone(loading.zone_of(view["listing"])).date()
+            first_day = data["start_at"].astimezone(free_time.zone_of(view["listing"])).date()
     refusal = bookings.reschedule_refusal(booking, view["listing"], utc_now())
     picker = None
     if refusal and request.method == "GET":

@@ -23,7 +23,7 @@ from werkzeug.datastructures import MultiDict
 from marketplace.accounts.models import Role, User
 from marketplace.availability import service as availability
 from marketplace.availability.calendar import calendar_url
-from marketplace.availability.loading import local_today, zone_of
+from marketplace.availability.free_time import local_today, zone_of
 from marketplace.availability.models import DateOverride, TimeOff
 from marketplace.availability.schemas import (
     MAX_OVERLAP_MESSAGES,
@@ -37,8 +37,9 @@ from marketplace.availability.slots import to_instant
 from marketplace.bookings import service as bookings
 from marketplace.bookings.models import Booking, BookingStatus
 from marketplace.bookings.schemas import CancelSchema
+from marketplace.db import utc_now
 from marketplace.errors import DomainError, flatten_messages
-from marketplace.extensions import db, utc_now
+from marketplace.extensions import db
 from marketplace.fields import EARLIEST_YEAR, LATEST_YEAR, CalendarDate
 from marketplace.formatting import day_short, local_short, money
 from marketplace.payments.gateway import get_gateway

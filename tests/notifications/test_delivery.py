@@ -7,7 +7,8 @@ import pytest
 
 from marketplace.admin.models import AuditEntry
 from marketplace.bookings.models import Booking
-from marketplace.extensions import db, utc_now
+from marketplace.db import utc_now
+from marketplace.extensions import db
 from marketplace.notifications import delivery
 from marketplace.notifications.models import OutboxMessage, OutboxStatus
 from tests.bookings.helpers import all_day_listing, far_start, hold, pay, stored

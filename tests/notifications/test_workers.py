@@ -19,7 +19,8 @@ import sqlalchemy as sa
 
 from marketplace import create_app
 from marketplace.accounts.models import User
-from marketplace.extensions import db, utc_now
+from marketplace.db import utc_now
+from marketplace.extensions import db
 from marketplace.notifications import delivery, service
 from marketplace.notifications.models import OutboxMessage, OutboxStatus
 from marketplace.notifications.smtp import ConfigError

@@ -23,7 +23,7 @@ KM_PER_DEGREE_LAT = 6371.0088 * math.pi / 180
 
 # Every module whose `utc_now` a request or a re-index reads.
 CLOCK_MODULES = (
-    "marketplace.extensions",
+    "marketplace.db",
     "marketplace.search.routes",
     "marketplace.search.index",
     "marketplace.availability.routes",

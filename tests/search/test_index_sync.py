@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from marketplace.accounts.models import User
-from marketplace.extensions import db, utc_now
+from marketplace.db import utc_now
+from marketplace.extensions import db
 from marketplace.practitioners import service as listings
 from marketplace.practitioners.models import ListingStatus, Practitioner
 from marketplace.search.engine import SearchIndex

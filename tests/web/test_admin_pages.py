@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 
-from marketplace.admin import audit as audit_log
+from marketplace import audit as audit_log
 from marketplace.admin.models import AuditEntry
 from marketplace.extensions import db
 from marketplace.practitioners.models import ListingStatus, Practitioner

@@ -1,4 +1,5 @@
-"""Reading what the slot engine needs: hours, busy intervals and settings of listings.
+"""The free slots of stored listings: their hours, busy intervals and settings, read for the
+slot engine.
 
 Everything that asks "which slots are free" goes through here, so the public slots, the
 booking re-check and the search summary can never disagree.
