@@ -593,7 +593,7 @@ def _bookings(listings: list[Listing], patients: list, now: datetime, rng: rando
     """A few confirmed bookings in the next two weeks for the listings marked `booked`."""
     from marketplace.availability.slots import BookingSettings, WeeklyRule, compute_slots
     from marketplace.bookings.models import BookingStatus
-    from marketplace.payments.money import platform_fee
+    from marketplace.money import platform_fee
 
     rows = []
     for listing in listings:

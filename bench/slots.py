@@ -86,7 +86,7 @@ def build(app) -> tuple[uuid.UUID, str, uuid.UUID]:
     from marketplace.bookings.models import Booking, BookingStatus
     from marketplace.db import utc_now
     from marketplace.extensions import db
-    from marketplace.payments.money import platform_fee
+    from marketplace.money import platform_fee
     from marketplace.practitioners.models import Practitioner
     from marketplace.search.index import reindex_listing
     from tests.factories import create_listing, create_user

@@ -52,6 +52,8 @@ def _config_class(config: str | type | None) -> type:
 def register_extensions(app: Flask) -> None:
     from marketplace import models  # noqa: F401  (registers every table on the metadata)
     from marketplace.accounts.auth import init_auth
+    from marketplace.payments.providers import init_payments
+    from marketplace.search import index  # noqa: F401  (the commit hook for marked listings)
 
     _tune_postgresql(app)
     extensions.db.init_app(app)
@@ -65,6 +67,7 @@ def register_extensions(app: Flask) -> None:
     extensions.limiter.init_app(app)
     extensions.csrf.init_app(app)
     init_auth(app)
+    init_payments(app)
     check_email_config(app.config)  # a malformed SMTP_URL stops the app here
     app.extensions["api"] = ProblemApi(app)
 

@@ -5,12 +5,16 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from marketplace.admin.models import AuditEntry
 from marketplace.extensions import db
+
+if TYPE_CHECKING:
+    from marketplace.accounts.models import User
+    from marketplace.bookings.models import Booking
 
 
 def _jsonable(value: Any) -> Any:
@@ -46,6 +50,25 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def record_booking(
+    booking: "Booking",
+    actor: "User | None",
+    action: str,
+    before: Mapping[str, Any] | None,
+    **details: Any,
+) -> AuditEntry:
+    """A change to a booking: its `audit_state()` before and after, with `details` of the
+    change (a refund's id, a dispute's). `actor` None: the platform or the provider."""
+    return record(
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        target_type="booking",
+        target_id=booking.id,
+        before=before,
+        after={**booking.audit_state(), **details},
+    )
 
 
 def list_entries_query(

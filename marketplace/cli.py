@@ -43,13 +43,13 @@ def register(app: Flask) -> None:
 
         from marketplace.availability.models import AvailabilityDay
         from marketplace.bookings.service import expire_all_lapsed_holds
-        from marketplace.db import utc_now
+        from marketplace.db import mark_listing_changed, utc_now
+        from marketplace.payments.providers import get_gateway
         from marketplace.practitioners.models import ListingStatus, Practitioner
-        from marketplace.search.index import reindex_listing
         from marketplace.search.models import SearchDocument
         from marketplace.search.sync import prune_changes
 
-        expired = expire_all_lapsed_holds(utc_now())
+        expired = expire_all_lapsed_holds(utc_now(), get_gateway())
         db.session.commit()
         if stale_only:
             stale = sa.select(AvailabilityDay.practitioner_id).where(
@@ -72,8 +72,8 @@ def register(app: Flask) -> None:
         for start in range(0, len(listing_ids), batch_size):
             now = utc_now()
             for listing_id in listing_ids[start : start + batch_size]:
-                reindex_listing(listing_id, now)
-            db.session.commit()
+                mark_listing_changed(db.session, listing_id, now)
+            db.session.commit()  # rewrites the batch's rows, in id order
         prune_changes(utc_now())
         db.session.commit()
         click.echo(f"Expired {len(expired)} lapsed holds; refreshed {len(listing_ids)} listings.")

@@ -20,6 +20,7 @@ from marketplace.availability import service as availability
 from marketplace.bookings import service as bookings
 from marketplace.extensions import db
 from marketplace.payments.simulated import SimulatedGateway
+from marketplace.payments.webhooks import confirm_payment
 from marketplace.practitioners import service as listings
 from marketplace.practitioners.models import Gender, Location, Practitioner
 
@@ -590,13 +591,13 @@ def _book(gen: Generator, patient: User, listing: Practitioner, now: datetime, d
         idempotency_key=f"demo-seed-{listing.slug}-{days}",
         now=now,
         policy=bookings.BookingPolicy.from_config(current_app.config),
-        payment_provider=SimulatedGateway.name,
+        gateway=SimulatedGateway(),
     )
     return booking
 
 
 def _pay(booking, now: datetime) -> None:
-    bookings.confirm_payment(booking, f"sim_pi_{booking.id.hex}", now, SimulatedGateway())
+    confirm_payment(booking, f"sim_pi_{booking.id.hex}", now, SimulatedGateway())
 
 
 def seed_demo(now: datetime) -> DemoResult:

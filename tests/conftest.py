@@ -24,6 +24,7 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from config import normalise_database_url
 from marketplace import create_app
 from marketplace.extensions import db, limiter
+from tests.factories import PASSWORD, create_user
 
 BACKEND = os.environ.get("TEST_BACKEND", "sqlite")
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
@@ -127,25 +128,12 @@ def runner(app):
     return app.test_cli_runner()
 
 
-PASSWORD = "correct horse battery"
-
-
 @pytest.fixture
 def make_user(app):
-    """Create a user of a role directly through the account service; returns (id, email)."""
-    from marketplace.accounts.models import Role
-    from marketplace.accounts.service import ensure_admin
-    from marketplace.practitioners.service import sign_up
+    """`make_user(role, email=None, name="Test User")` -> (id, email): `create_user` of the app."""
 
     def make(role: str = "patient", email: str | None = None, name: str = "Test User"):
-        email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"
-        with app.app_context():
-            if role == "admin":
-                user, _ = ensure_admin(email, PASSWORD, name)
-            else:
-                user = sign_up(email=email, password=PASSWORD, name=name, role=Role(role))
-            db.session.commit()
-            return user.id, user.email
+        return create_user(app, role, email=email, name=name)
 
     return make
 

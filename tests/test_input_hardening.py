@@ -6,8 +6,8 @@ import uuid
 import pytest
 
 from marketplace.accounts.models import User
-from tests.conftest import PASSWORD, make_app
-from tests.factories import create_listing
+from tests.conftest import make_app
+from tests.factories import PASSWORD, create_listing
 from tests.helpers import count_rows, problem_of
 
 REGISTER = "/api/v1/auth/register"

@@ -8,8 +8,7 @@ import pytest
 from marketplace.accounts.models import User
 from marketplace.bookings.models import Booking
 from marketplace.practitioners.models import ListingStatus
-from tests.bookings.helpers import all_day_listing, book, grid_start, hold
-from tests.factories import create_listing
+from tests.factories import all_day_listing, book, create_listing, grid_start, hold
 from tests.helpers import count_rows, problem_of
 
 

@@ -10,7 +10,8 @@ from alembic.migration import MigrationContext
 from marketplace.accounts.models import Role, User
 from marketplace.db import after_commit
 from marketplace.extensions import db
-from tests.conftest import PASSWORD, make_app
+from tests.conftest import make_app
+from tests.factories import PASSWORD
 from tests.helpers import count_rows, problem_of
 
 

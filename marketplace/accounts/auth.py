@@ -11,7 +11,8 @@ from flask_smorest import abort
 
 from marketplace.accounts import service
 from marketplace.accounts.models import Role, User
-from marketplace.extensions import login_manager
+from marketplace.db import utc_now
+from marketplace.extensions import db, login_manager
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
@@ -26,7 +27,10 @@ def _load_token_user(req: Any) -> User | None:
     scheme, _, token = (req.headers.get("Authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    user = service.get_user_for_token(token.strip())
+    user = service.authenticate_token(token.strip(), utc_now())
+    # The loader's own transaction, before the view's: a request that only reads still
+    # records the token's use.
+    db.session.commit()
     if user is not None:
         g.authenticated_by_token = True
     return user

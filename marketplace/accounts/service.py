@@ -3,7 +3,7 @@
 import hashlib
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 import sqlalchemy as sa
@@ -95,16 +95,18 @@ def issue_token(user: User, name: str = "") -> tuple[ApiToken, str]:
     return token, plain
 
 
-def get_user_for_token(plain: str) -> User | None:
+def authenticate_token(plain: str, now: datetime) -> User | None:
+    """The user a live token belongs to, noting when it was last used (to the nearest
+    TOKEN_USE_RESOLUTION, so most requests write nothing); flushed, for the caller to
+    commit."""
     token = db.session.scalar(
         sa.select(ApiToken).where(ApiToken.digest == _digest(plain), ApiToken.revoked_at.is_(None))
     )
     if token is None:
         return None
-    now = utc_now()
     if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
         token.last_used_at = now
-        db.session.commit()
+        db.session.flush()
     return token.user
 
 

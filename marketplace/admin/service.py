@@ -8,12 +8,11 @@ import sqlalchemy.orm as so
 
 from marketplace import audit
 from marketplace.accounts.models import User
-from marketplace.db import utc_now
+from marketplace.db import mark_listing_changed, utc_now
 from marketplace.extensions import db
 from marketplace.notifications import service as notify
 from marketplace.practitioners.models import ListingStatus, Practitioner
 from marketplace.practitioners.service import listing_state
-from marketplace.search.index import reindex_listing
 
 REVIEW_ACTIONS = ("approve", "reject", "suspend", "reinstate")
 ACTIONS_NEEDING_REASON = frozenset({"reject", "suspend"})
@@ -62,7 +61,7 @@ def review_listing(
     )
     db.session.flush()
     notify.listing_reviewed(listing, action, listing.status_reason)
-    reindex_listing(listing.id)
+    mark_listing_changed(db.session, listing.id)
     return listing
 
 

@@ -6,7 +6,7 @@ booking re-check and the search summary can never disagree.
 """
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,7 @@ from marketplace.availability.slots import (
     compute_slots,
     to_instant,
 )
-from marketplace.bookings.models import Booking, active_booking_clause
+from marketplace.bookings.models import Booking
 from marketplace.extensions import db
 from marketplace.practitioners.models import Practitioner
 
@@ -74,7 +74,7 @@ def load_busy(
         Booking.practitioner_id, Booking.blocked_start_at, Booking.blocked_end_at
     ).where(
         Booking.practitioner_id.in_(ids),
-        active_booking_clause(now),
+        Booking.is_active(now),
         Booking.blocked_end_at > start,
         Booking.blocked_start_at < end,
     )
@@ -139,11 +139,28 @@ def free_slots(
     rules, overrides = load_hours([listing.id], first_day, last_day)
     start, end = instant_range(listing, first_day, last_day)
     busy = load_busy([listing.id], start, end, now, ignore_booking_id)
+    return listing_slots(
+        listing, rules, overrides, busy[listing.id], duration_minutes, now, first_day, last_day
+    )
+
+
+def listing_slots(
+    listing: Practitioner,
+    rules: Mapping[uuid.UUID, list],
+    overrides: Mapping[uuid.UUID, dict],
+    busy: Sequence,
+    duration_minutes: int,
+    now: datetime,
+    first_day: date,
+    last_day: date,
+) -> list[Slot]:
+    """The engine's slots of one listing from what `load_hours` and `load_busy` read for it
+    (busy: the listing's own intervals)."""
     return compute_slots(
         rules=rules[listing.id],
         overrides=overrides[listing.id],
         time_off=(),
-        busy=busy[listing.id],
+        busy=busy,
         timezone=zone_of(listing),
         settings=booking_settings(listing),
         duration_minutes=duration_minutes,
@@ -184,18 +201,7 @@ def first_free_slots(
     busy = load_busy(listings, start, end, now)
     firsts: list[datetime | None] = []
     for listing, duration, day in requests:
-        slots = compute_slots(
-            rules=rules[listing.id],
-            overrides=overrides[listing.id],
-            time_off=(),
-            busy=busy[listing.id],
-            timezone=zone_of(listing),
-            settings=booking_settings(listing),
-            duration_minutes=duration,
-            now=now,
-            first_day=day,
-            last_day=day,
-        )
+        slots = listing_slots(listing, rules, overrides, busy[listing.id], duration, now, day, day)
         firsts.append(slots[0].start_at if slots else None)
     return firsts
 

@@ -1,7 +1,7 @@
 """Availability rules: editing weekly hours, date overrides and time off; the calendar feed.
 
-Every edit re-indexes the listing in the same transaction, so search's availability summary
-never disagrees with the slots.
+Every edit marks the listing changed, so its search rows are rewritten as the same transaction
+commits and search's availability summary never disagrees with the slots.
 """
 
 import uuid
@@ -16,11 +16,11 @@ from marketplace.availability.free_time import local_today
 from marketplace.availability.models import AvailabilityRule, DateOverride, OverrideWindow, TimeOff
 from marketplace.availability.schemas import MAX_SLOT_RANGE_DAYS
 from marketplace.bookings.models import Booking, BookingStatus
+from marketplace.db import mark_listing_changed
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.extensions import db
 from marketplace.locking import lock_practitioner
 from marketplace.practitioners.models import Location, Practitioner, Service, new_calendar_token
-from marketplace.search.index import reindex_listing
 
 
 def _check_own_locations(
@@ -82,7 +82,7 @@ def replace_schedule(
         for rule in rules
     )
     db.session.flush()
-    reindex_listing(listing.id)
+    mark_listing_changed(db.session, listing.id)
     return get_schedule(listing)
 
 
@@ -128,14 +128,14 @@ def set_override(
     ]
     db.session.add(override)
     db.session.flush()
-    reindex_listing(listing.id, now)
+    mark_listing_changed(db.session, listing.id, now)
     return override, existing is None
 
 
 def delete_override(override: DateOverride) -> None:
     db.session.delete(override)
     db.session.flush()
-    reindex_listing(override.practitioner_id)
+    mark_listing_changed(db.session, override.practitioner_id)
 
 
 # --- time off ------------------------------------------------------------------------------
@@ -162,20 +162,20 @@ def add_time_off(listing: Practitioner, data: Mapping[str, Any]) -> TimeOff:
     time_off = TimeOff(practitioner_id=listing.id, **data)
     db.session.add(time_off)
     db.session.flush()
-    reindex_listing(listing.id)
+    mark_listing_changed(db.session, listing.id)
     return time_off
 
 
 def delete_time_off(time_off: TimeOff) -> None:
     db.session.delete(time_off)
     db.session.flush()
-    reindex_listing(time_off.practitioner_id)
+    mark_listing_changed(db.session, time_off.practitioner_id)
 
 
 def remove_location_hours(location: Location) -> None:
     """A removed location offers no more hours: drop its rules and override windows.
 
-    The caller re-indexes the listing.
+    The caller marks the listing changed.
     """
     db.session.execute(
         sa.delete(AvailabilityRule).where(AvailabilityRule.location_id == location.id)

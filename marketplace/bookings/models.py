@@ -1,15 +1,27 @@
-"""Bookings and their lifecycle: held -> confirmed -> completed | no_show, and the exits."""
+"""Bookings and their lifecycle: held -> confirmed -> completed | no_show, and the exits.
+
+The transitions are the model's methods (each checks it is allowed and stamps its time), as
+are the rules that decide them; the services around them lock, authorise, move money and
+record.
+"""
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from sqlalchemy.ext.hybrid import hybrid_method
 
 from marketplace.db import utc_now, value_enum
-from marketplace.errors import InvalidTransition
+from marketplace.errors import Conflict, DomainError, InvalidTransition, NotPermitted
 from marketplace.extensions import db
+from marketplace.money import late_cancellation_refund
+
+if TYPE_CHECKING:
+    from marketplace.accounts.models import User
+    from marketplace.practitioners.models import Practitioner, Service
 
 
 class BookingStatus(enum.StrEnum):
@@ -111,28 +123,147 @@ class Booking(db.Model):
         sa.CheckConstraint("refund_cents >= 0 AND refund_cents <= price_cents", name="refund"),
     )
 
+    listing: so.Mapped["Practitioner"] = so.relationship(foreign_keys=[practitioner_id])
+    service: so.Mapped["Service"] = so.relationship(foreign_keys=[service_id])
+
+    # --- what holds now ---------------------------------------------------------------------
+
+    @hybrid_method
     def is_active(self, now: datetime) -> bool:
-        """Blocks the calendar now: confirmed, or held and the hold has not lapsed."""
-        if self.status is BookingStatus.CONFIRMED:
-            return True
+        """Blocks the calendar now: confirmed, or awaiting payment."""
+        return self.status is BookingStatus.CONFIRMED or self.awaiting_payment(now)
+
+    @is_active.inplace.expression
+    @classmethod
+    def _is_active_expression(cls, now: datetime) -> sa.ColumnElement[bool]:
+        return sa.or_(cls.status == BookingStatus.CONFIRMED, cls.awaiting_payment(now))
+
+    @hybrid_method
+    def awaiting_payment(self, now: datetime) -> bool:
+        """Held, and the hold has not lapsed: the patient may still pay."""
         return self.status is BookingStatus.HELD and self.hold_expires_at > now
+
+    @awaiting_payment.inplace.expression
+    @classmethod
+    def _awaiting_payment_expression(cls, now: datetime) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.status == BookingStatus.HELD, cls.hold_expires_at > now)
+
+    @hybrid_method
+    def hold_lapsed(self, now: datetime) -> bool:
+        """Still held, but its hold ran out: it no longer blocks, and expires when swept."""
+        return self.status is BookingStatus.HELD and self.hold_expires_at <= now
+
+    @hold_lapsed.inplace.expression
+    @classmethod
+    def _hold_lapsed_expression(cls, now: datetime) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.status == BookingStatus.HELD, cls.hold_expires_at <= now)
+
+    @property
+    def is_paid(self) -> bool:
+        return self.paid_at is not None
+
+    def is_patient(self, user: "User") -> bool:
+        return user.id == self.patient_id
+
+    def is_practitioner(self, user: "User") -> bool:
+        return self.listing.owner_id == user.id
+
+    def is_free_cancellation(self, now: datetime) -> bool:
+        """Whether `now` is inside the listing's free-cancellation window: the one rule for
+        cancelling in full and for rescheduling at all."""
+        return self.start_at - now >= timedelta(hours=self.listing.free_cancellation_hours)
+
+    def cancellation_refusal(self, by: "User", now: datetime) -> DomainError | None:
+        """Why `by` may not cancel now (the error to raise), or None when they may."""
+        if self.status not in ACTIVE_STATUSES:
+            return Conflict(f"A {self.status.value} booking cannot be cancelled.")
+        if self.is_patient(by):
+            if now >= self.start_at:
+                return Conflict("The appointment has started; it can no longer be cancelled.")
+            return None
+        if self.is_practitioner(by):
+            return None
+        return NotPermitted("Only the patient or the practitioner can cancel.")
+
+    def can_be_cancelled_by(self, user: "User", now: datetime) -> bool:
+        return self.cancellation_refusal(user, now) is None
+
+    def cancellation_refund(self, by: "User", now: datetime) -> int:
+        """What cancelling now gives back, if paid: the price less the listing's
+        late-cancellation fee when the patient cancels outside the free window, else all."""
+        if self.is_patient(by) and not self.is_free_cancellation(now):
+            fee_percent = self.listing.late_cancellation_fee_percent
+            return late_cancellation_refund(self.price_cents, fee_percent)
+        return self.price_cents
+
+    def reschedule_refusal(self, now: datetime) -> str | None:
+        """Why the patient may not move this booking now, or None when they may."""
+        if not self.is_active(now):
+            return f"A {self.status.value} booking cannot be rescheduled."
+        if not self.is_free_cancellation(now):
+            return "Too close to the appointment to reschedule; cancel instead."
+        return None
 
     def can_be_finished(self, now: datetime) -> bool:
         """Whether the practitioner may now record it completed or a no-show."""
         return self.status is BookingStatus.CONFIRMED and now >= self.start_at
 
-    def can_become(self, status: BookingStatus) -> bool:
-        return status in BOOKING_TRANSITIONS[self.status]
+    def audit_state(self) -> dict[str, Any]:
+        """What the audit log keeps of a booking."""
+        return {
+            "status": self.status,
+            "start_at": self.start_at,
+            "end_at": self.end_at,
+            "price_cents": self.price_cents,
+            "platform_fee_cents": self.platform_fee_cents,
+            "refund_cents": self.refund_cents,
+            "currency": self.currency,
+        }
 
-    def move_to(self, status: BookingStatus) -> None:
-        if not self.can_become(status):
+    # --- transitions ------------------------------------------------------------------------
+
+    def confirm(self, now: datetime) -> None:
+        self._move_to(BookingStatus.CONFIRMED)
+        self.confirmed_at = now
+
+    def expire(self, now: datetime) -> None:
+        """The hold ends unpaid: it lapsed, or its checkout ended first (then it stops
+        blocking now rather than at its expiry)."""
+        self._move_to(BookingStatus.EXPIRED)
+        self.hold_expires_at = min(self.hold_expires_at, now)
+
+    def cancel(self, by: "User | None", reason: str, now: datetime) -> None:
+        """Cancelled by `by` (None: the platform)."""
+        self._move_to(BookingStatus.CANCELLED)
+        self.cancelled_at = now
+        self.cancelled_by_id = by.id if by is not None else None
+        self.cancellation_reason = reason
+
+    def finish(self, outcome: BookingStatus, now: datetime) -> None:
+        """The practitioner records that it happened (completed) or not (no_show)."""
+        if not self.can_be_finished(now):
+            if self.status is not BookingStatus.CONFIRMED:
+                raise Conflict(f"A {self.status.value} booking cannot be marked {outcome.value}.")
+            raise Conflict("The appointment has not started yet.")
+        self._move_to(outcome)
+        self.completed_at = now
+
+    def record_payment(self, payment_intent_id: str | None, now: datetime) -> None:
+        """Paid: while the practitioner cannot take charges, the platform owes their share."""
+        self.paid_at = now
+        self.payment_intent_id = payment_intent_id or self.payment_intent_id
+        if self.transfer_destination is None:
+            self.payout_owed_cents = self.price_cents - self.platform_fee_cents
+
+    def record_refund(self, refunded_cents: int) -> None:
+        """The patient has had `refunded_cents` back in all; what the platform still owes
+        the practitioner shrinks with it."""
+        self.refund_cents = min(refunded_cents, self.price_cents)
+        if self.transfer_destination is None and self.is_paid:
+            owed_share = self.price_cents - self.platform_fee_cents
+            self.payout_owed_cents = max(0, owed_share - self.refund_cents)
+
+    def _move_to(self, status: BookingStatus) -> None:
+        if status not in BOOKING_TRANSITIONS[self.status]:
             raise InvalidTransition(f"A {self.status.value} booking cannot become {status.value}.")
         self.status = status
-
-
-def active_booking_clause(now: datetime) -> sa.ColumnElement[bool]:
-    """SQL for `Booking.is_active(now)`."""
-    return sa.or_(
-        Booking.status == BookingStatus.CONFIRMED,
-        sa.and_(Booking.status == BookingStatus.HELD, Booking.hold_expires_at > now),
-    )

@@ -1,6 +1,6 @@
 import uuid
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_login import current_user
 from flask_smorest import Blueprint
 
@@ -11,7 +11,7 @@ from marketplace.accounts.auth import (
     roles_required,
 )
 from marketplace.accounts.models import Role
-from marketplace.bookings import service
+from marketplace.bookings import queries, service
 from marketplace.bookings.models import BookingStatus
 from marketplace.bookings.schemas import (
     BookingCreatedSchema,
@@ -26,12 +26,11 @@ from marketplace.bookings.schemas import (
 from marketplace.db import utc_now
 from marketplace.extensions import db, limiter
 from marketplace.pagination import page_of, paginate
-from marketplace.payments.gateway import get_gateway
+from marketplace.payments.providers import get_gateway
+from marketplace.payments.routes import checkout_return_urls
 from marketplace.practitioners.service import get_listing_of
 
 bp = Blueprint("bookings", __name__, url_prefix="/api/v1", description="Bookings")
-# Generous for a person, tight for a script sweeping a calendar into holds.
-BOOKING_LIMIT = "20 per minute"
 
 
 def _booker_key() -> str:
@@ -40,7 +39,7 @@ def _booker_key() -> str:
 
 @bp.route("/bookings", methods=["POST"])
 @patient_only
-@limiter.limit(BOOKING_LIMIT, key_func=_booker_key)
+@limiter.limit(service.BOOKING_RATE_LIMIT, key_func=_booker_key)
 @bp.arguments(IdempotencyHeaderSchema, location="headers")
 @bp.arguments(BookingCreateSchema)
 @bp.response(201, BookingCreatedSchema)
@@ -53,24 +52,10 @@ def create_booking(headers, data):
         idempotency_key=headers["idempotency_key"],
         policy=service.BookingPolicy.from_config(current_app.config),
         gateway=get_gateway(),
-        return_urls=return_urls,
+        return_urls=checkout_return_urls,
         now=utc_now(),
     )
     return {"booking": booking, "checkout_url": booking.checkout_url}
-
-
-def return_urls(booking) -> tuple[str, str]:
-    """Where the payment page sends the patient: the confirmation, or back with the hold
-    released."""
-    return (
-        url_for("web.booking_done", booking_id=booking.id, _external=True),
-        url_for(
-            "payments.checkout_cancelled",
-            booking_id=booking.id,
-            token=service.checkout_cancel_token(booking),
-            _external=True,
-        ),
-    )
 
 
 @bp.route("/bookings")
@@ -79,14 +64,14 @@ def return_urls(booking) -> tuple[str, str]:
 @bp.response(200, page_of(BookingSchema))
 def list_bookings(args):
     page, per_page = args.pop("page"), args.pop("per_page")
-    return paginate(service.list_bookings(current_user, **args), page, per_page)
+    return paginate(queries.list_bookings(current_user, **args), page, per_page)
 
 
 @bp.route("/bookings/<uuid:booking_id>")
 @login_required
 @bp.response(200, BookingSchema)
 def get_booking(booking_id: uuid.UUID):
-    return service.get_booking_for(current_user, booking_id)
+    return queries.get_booking_for(current_user, booking_id)
 
 
 @bp.route("/bookings/<uuid:booking_id>/cancel", methods=["POST"])
@@ -94,7 +79,7 @@ def get_booking(booking_id: uuid.UUID):
 @bp.arguments(CancelSchema)
 @bp.response(200, BookingSchema)
 def cancel_booking(data, booking_id: uuid.UUID):
-    booking = service.get_booking_for(current_user, booking_id)
+    booking = queries.get_booking_for(current_user, booking_id)
     service.cancel_booking(booking, current_user, data["reason"], utc_now(), get_gateway())
     db.session.commit()
     return booking
@@ -105,14 +90,14 @@ def cancel_booking(data, booking_id: uuid.UUID):
 @bp.arguments(RescheduleSchema)
 @bp.response(200, BookingSchema)
 def reschedule_booking(data, booking_id: uuid.UUID):
-    booking = service.get_booking_for(current_user, booking_id)
-    service.reschedule_booking(booking, current_user, data["start_at"], utc_now())
+    booking = queries.get_booking_for(current_user, booking_id)
+    service.reschedule_booking(booking, current_user, data["start_at"], utc_now(), get_gateway())
     db.session.commit()
     return booking
 
 
 def _finish(booking_id: uuid.UUID, outcome: BookingStatus):
-    booking = service.get_booking_for(current_user, booking_id)
+    booking = queries.get_booking_for(current_user, booking_id)
     service.finish_booking(booking, current_user, outcome, utc_now())
     db.session.commit()
     return booking
@@ -136,7 +121,7 @@ def no_show_booking(booking_id: uuid.UUID):
 @practitioner_only
 @bp.response(200, BookingSchema)
 def practitioner_booking(booking_id: uuid.UUID):
-    return service.get_booking_for(current_user, booking_id)
+    return queries.get_booking_for(current_user, booking_id)
 
 
 @bp.route("/practitioner/bookings")
@@ -145,7 +130,7 @@ def practitioner_booking(booking_id: uuid.UUID):
 @bp.response(200, page_of(BookingSchema))
 def practitioner_calendar(args):
     """The practitioner's own bookings; `from`/`to` are local dates in the listing's zone."""
-    query = service.practitioner_calendar(
+    query = queries.practitioner_calendar(
         current_user, get_listing_of(current_user), args.get("from_date"), args.get("to_date")
     )
     return paginate(query, args["page"], args["per_page"])

@@ -1,9 +1,8 @@
-"""The payment gateway interface, and how the app picks its implementation."""
+"""The payment gateway interface and the data it passes; the implementations are in
+`stripe_gateway` and `simulated`, chosen by `providers`."""
 
 from dataclasses import dataclass
 from typing import Protocol
-
-from flask import current_app
 
 
 @dataclass(frozen=True)
@@ -55,22 +54,3 @@ class PaymentGateway(Protocol):
     def create_onboarding_link(
         self, *, account_id: str, refresh_url: str, return_url: str
     ) -> str: ...
-
-
-def get_gateway() -> PaymentGateway:
-    """The configured gateway (one per app, created on first use)."""
-    gateway = current_app.extensions.get("payment_gateway")
-    if gateway is None:
-        provider = current_app.config["PAYMENTS_PROVIDER"]
-        if provider == "stripe":
-            from marketplace.payments.stripe_gateway import StripeGateway
-
-            gateway = StripeGateway.from_config(current_app.config)
-        elif provider == "simulated":
-            from marketplace.payments.simulated import SimulatedGateway
-
-            gateway = SimulatedGateway()
-        else:
-            raise RuntimeError(f"unknown PAYMENTS_PROVIDER {provider!r}")
-        current_app.extensions["payment_gateway"] = gateway
-    return gateway

@@ -9,13 +9,13 @@ from flask_smorest import Blueprint, abort
 
 from marketplace.accounts.auth import cross_origin_exempt, practitioner_only
 from marketplace.accounts.models import Role
-from marketplace.bookings import service as bookings
 from marketplace.bookings.models import BookingStatus
 from marketplace.db import utc_now
 from marketplace.extensions import db
-from marketplace.payments import service
-from marketplace.payments.gateway import get_gateway
+from marketplace.payments import checkout, payouts, webhooks
+from marketplace.payments.providers import get_gateway
 from marketplace.practitioners.service import get_listing_of
+from marketplace.web.checkout import checkout_view
 from marketplace.web.common import page_for
 
 bp = Blueprint("payments", __name__, description="Payments, payouts and provider callbacks")
@@ -49,7 +49,7 @@ def stripe_webhook():
         payload_object = event["data"]["object"]
     except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, KeyError, TypeError):
         abort(400, message="Invalid webhook signature or payload.")
-    outcome = service.process_event(
+    outcome = webhooks.process_event(
         provider="stripe",
         event_id=event_id,
         event_type=event_type,
@@ -66,7 +66,7 @@ def stripe_webhook():
 @bp.doc(hide=True)
 def simulated_checkout(session_id: str):
     """The simulated gateway's hosted payment page (development and tests only)."""
-    view = bookings.checkout_view(session_id)
+    view = checkout_view(session_id)
     if view is None or view["booking"].payment_provider != "simulated":
         html_abort(404)
     if request.method == "POST":
@@ -78,7 +78,7 @@ def simulated_checkout(session_id: str):
             # Like Stripe, an abandoned or expired session takes no payment.
             html_abort(409)
         event_type = "checkout.session.completed" if action == "pay" else "checkout.session.expired"
-        service.process_event(
+        webhooks.process_event(
             provider="simulated",
             event_id=f"{session_id}:{action}",
             event_type=event_type,
@@ -104,10 +104,10 @@ def simulated_checkout(session_id: str):
 @bp.doc(hide=True)
 def checkout_cancelled(booking_id):
     """Where the provider's Cancel button leads: the hold is released at once."""
-    booking = bookings.booking_for_cancel_token(booking_id, request.args.get("token", ""))
+    booking = checkout.booking_for_cancel_token(booking_id, request.args.get("token", ""))
     if booking is None:
         html_abort(404)
-    bookings.cancel_checkout(booking, utc_now())
+    checkout.release_hold(booking, utc_now(), get_gateway(), close_checkout=True)
     db.session.commit()
     return render_template("pages/checkout_cancelled.html", booking=booking)
 
@@ -122,7 +122,7 @@ def simulated_onboarding(account_id: str):
     ):
         html_abort(404)
     if request.method == "POST":
-        service.process_event(
+        webhooks.process_event(
             provider="simulated",
             event_id=f"{account_id}:onboarded",
             event_type="account.updated",
@@ -142,7 +142,7 @@ def simulated_onboarding(account_id: str):
 def payout_onboarding():
     listing = get_listing_of(current_user)
     gateway = get_gateway()
-    account_id = service.ensure_connect_account(listing, current_user.email, gateway)
+    account_id = payouts.ensure_connect_account(listing, current_user.email, gateway)
     db.session.commit()
     return {"url": onboarding_link(gateway, account_id)}
 
@@ -153,6 +153,20 @@ def onboarding_link(gateway, account_id: str) -> str:
         account_id=account_id,
         refresh_url=url_for("payments.payout_onboarding_refresh", _external=True),
         return_url=url_for("payments.payout_onboarding_return", _external=True),
+    )
+
+
+def checkout_return_urls(booking) -> tuple[str, str]:
+    """Where the payment page sends the patient: the confirmation, or back, with a signed
+    link, to release the hold."""
+    return (
+        url_for("web.booking_done", booking_id=booking.id, _external=True),
+        url_for(
+            "payments.checkout_cancelled",
+            booking_id=booking.id,
+            token=checkout.checkout_cancel_token(booking),
+            _external=True,
+        ),
     )
 
 

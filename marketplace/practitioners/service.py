@@ -13,11 +13,10 @@ from marketplace.accounts.models import Role, User
 from marketplace.accounts.service import register_user
 from marketplace.availability.service import remove_location_hours
 from marketplace.catalog.models import TherapyType
-from marketplace.db import utc_now
+from marketplace.db import mark_listing_changed, utc_now
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.extensions import db
 from marketplace.practitioners.models import ListingStatus, Location, Practitioner, Service
-from marketplace.search.index import reindex_listing
 
 PROFILE_FIELDS = (
     "display_name",
@@ -122,7 +121,7 @@ def update_profile(listing: Practitioner, data: Mapping[str, Any]) -> Practition
         if field in data:
             setattr(listing, field, data[field])
     db.session.flush()
-    reindex_listing(listing.id)
+    mark_listing_changed(db.session, listing.id)
     return listing
 
 
@@ -197,7 +196,7 @@ def create_location(listing: Practitioner, data: Mapping[str, Any]) -> Location:
     location = Location(practitioner_id=listing.id, **data)
     db.session.add(location)
     db.session.flush()
-    reindex_listing(listing.id)
+    mark_listing_changed(db.session, listing.id)
     return location
 
 
@@ -205,7 +204,7 @@ def update_location(location: Location, data: Mapping[str, Any]) -> Location:
     for field, value in data.items():
         setattr(location, field, value)
     db.session.flush()
-    reindex_listing(location.practitioner_id)
+    mark_listing_changed(db.session, location.practitioner_id)
     return location
 
 
@@ -213,7 +212,7 @@ def delete_location(location: Location) -> None:
     location.deleted_at = utc_now()
     remove_location_hours(location)
     db.session.flush()
-    reindex_listing(location.practitioner_id)
+    mark_listing_changed(db.session, location.practitioner_id)
 
 
 # --- services ------------------------------------------------------------------------------
@@ -255,7 +254,7 @@ def create_service(listing: Practitioner, data: Mapping[str, Any]) -> Service:
     service = Service(practitioner_id=listing.id, therapy_type=therapy, **values)
     db.session.add(service)
     db.session.flush()
-    reindex_listing(listing.id)
+    mark_listing_changed(db.session, listing.id)
     return service
 
 
@@ -266,7 +265,7 @@ def update_service(service: Service, data: Mapping[str, Any]) -> Service:
     for field, value in values.items():
         setattr(service, field, value)
     db.session.flush()
-    reindex_listing(service.practitioner_id)
+    mark_listing_changed(db.session, service.practitioner_id)
     return service
 
 
@@ -274,4 +273,4 @@ def delete_service(service: Service) -> None:
     service.deleted_at = utc_now()
     service.active = False
     db.session.flush()
-    reindex_listing(service.practitioner_id)
+    mark_listing_changed(db.session, service.practitioner_id)

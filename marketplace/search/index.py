@@ -1,9 +1,10 @@
 """Keeping the search documents and the availability summary in step with the listings.
 
-`reindex_listing` runs in the same transaction as whatever changed a listing's availability
-or searchable text, under the practitioner's lock, so neither lags a committed change (except
-for time passing: holds lapsing and days rolling over, which the `refresh-availability`
-command catches up on). The documents it writes are numbered when the transaction commits
+A service that changes a listing's availability or searchable text marks it
+(`marketplace.db.mark_listing_changed`); as that transaction commits, the one commit hook here
+runs `reindex_listing` for each marked listing, under the practitioner's lock, so neither lags
+a committed change (except for time passing: holds lapsing and days rolling over, which the
+`refresh-availability` command catches up on). The hook then numbers the documents written
 (see `sync`), which is how every worker's in-memory index learns of them.
 """
 
@@ -13,17 +14,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from marketplace.availability import free_time as availability
 from marketplace.availability.models import AvailabilityDay
-from marketplace.availability.slots import Slot, compute_slots
-from marketplace.db import utc_now
+from marketplace.availability.slots import Slot
+from marketplace.db import listings_changed, utc_now
 from marketplace.extensions import db
 from marketplace.locking import lock_practitioner
 from marketplace.practitioners.models import ListingStatus, Location, Practitioner, Service
 from marketplace.search.engine import DAY_BITS, microseconds
 from marketplace.search.models import DAY_ZERO, SearchDocument, day_number
-from marketplace.search.sync import changed_documents
+from marketplace.search.sync import changed_documents, number_changes
 from marketplace.search.text import term_string
 
 
@@ -72,17 +74,8 @@ def refresh_summary(listing: Practitioner, durations: list[int], now: datetime) 
     notice = timedelta(minutes=listing.min_notice_minutes)
     rows = []
     for duration in durations:
-        slots = compute_slots(
-            rules=rules[listing.id],
-            overrides=overrides[listing.id],
-            time_off=(),
-            busy=busy,
-            timezone=zone,
-            settings=availability.booking_settings(listing),
-            duration_minutes=duration,
-            now=now,
-            first_day=first_day,
-            last_day=last_day,
+        slots = availability.listing_slots(
+            listing, rules, overrides, busy, duration, now, first_day, last_day
         )
         rows.extend(
             {
@@ -211,7 +204,8 @@ def _unlist(listing_id: uuid.UUID) -> None:
 
 
 def reindex_listing(listing_id: uuid.UUID, now: datetime | None = None) -> None:
-    """Bring the listing's summary and search document up to date (or remove them)."""
+    """Bring the listing's summary and search document up to date (or remove them) now, in
+    the current transaction. Services mark the listing instead; the commit hook calls this."""
     now = now or utc_now()
     db.session.flush()
     lock_practitioner(listing_id)
@@ -233,3 +227,18 @@ def reindex_listing(listing_id: uuid.UUID, now: datetime | None = None) -> None:
     durations = sorted({minutes for _therapy_id, _price, minutes in services})
     days = refresh_summary(listing, durations, now)
     _write_document(listing, services, days, durations, today)
+
+
+@sa.event.listens_for(so.Session, "before_commit")
+def _rewrite_changed_listings(session: so.Session) -> None:
+    """As a transaction commits: rewrite the rows of every listing it marked changed, then
+    number the documents written. One hook, so the numbering always comes last."""
+    if session.in_nested_transaction():
+        return  # a savepoint released: the transaction goes on
+    marks = listings_changed(session)  # made on db.session, which reindex_listing writes
+    at_commit = utc_now()
+    # In id order: two transactions committing take the practitioners' locks in one order.
+    for listing_id in sorted(marks):
+        now = marks[listing_id]
+        reindex_listing(listing_id, at_commit if now is None else now)
+    number_changes(session)

@@ -2,10 +2,10 @@
 up to date with them before each search.
 
 Writers: `reindex_listing` adds each listing it wrote to `changed_documents(session)`. When
-that transaction commits, `_number_changes` takes the next revision (`take_revision`: under
-the lock of the one SearchState row, so revisions grow in commit order and a reader that sees
-revision N has every change up to N), stamps the documents with it and logs it with a fresh
-random token.
+that transaction commits, the commit hook in `index` rewrites the listings it marked changed,
+then `number_changes` takes the next revision (`take_revision`: under the lock of the one
+SearchState row, so revisions grow in commit order and a reader that sees revision N has every
+change up to N), stamps the documents with it and logs it with a fresh random token.
 
 Readers: `synced_index()` compares the latest logged change with the one the index last read.
 The same: nothing to do. A later one, while the revision last read still carries the token
@@ -60,10 +60,9 @@ def take_revision(connection: sa.Connection) -> int:
     return revision
 
 
-@sa.event.listens_for(so.Session, "before_commit")
-def _number_changes(session: so.Session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint released: the transaction goes on
+def number_changes(session: so.Session) -> None:
+    """Stamp the documents the committing transaction wrote with the next revision. Called by
+    the commit hook in `index` once the marked listings are rewritten, so no write follows."""
     changed = session.info.get(_CHANGED)
     if not changed:
         return

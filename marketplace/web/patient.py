@@ -23,16 +23,21 @@ from werkzeug.datastructures import MultiDict
 from marketplace.accounts.models import Role
 from marketplace.availability import free_time
 from marketplace.availability.calendar import build_booking_file
+from marketplace.bookings import queries
 from marketplace.bookings import service as bookings
 from marketplace.bookings.models import Booking, BookingStatus
-from marketplace.bookings.routes import BOOKING_LIMIT, return_urls
 from marketplace.bookings.schemas import BookingCreateSchema, CancelSchema, RescheduleSchema
 from marketplace.catalog.service import list_conditions
 from marketplace.db import utc_now
 from marketplace.errors import Conflict, DomainError, NotFound, SlotUnavailable
 from marketplace.extensions import db, limiter
-from marketplace.formatting import cancellation_policy, language_name, money
-from marketplace.payments.gateway import get_gateway
+from marketplace.formatting import (
+    cancellation_policy,
+    language_name,
+    money,
+)
+from marketplace.payments.providers import get_gateway
+from marketplace.payments.routes import checkout_return_urls
 from marketplace.practitioners.models import Gender, Location, Practitioner, Service
 from marketplace.practitioners.service import get_public_listing
 from marketplace.search.places import find_place
@@ -270,7 +275,7 @@ def _book(values: MultiDict):
                 idempotency_key=_form_key(values),
                 policy=bookings.BookingPolicy.from_config(current_app.config),
                 gateway=get_gateway(),
-                return_urls=return_urls,
+                return_urls=checkout_return_urls,
                 now=utc_now(),
             )
         except DomainError as error:
@@ -293,7 +298,7 @@ def _form_key(values: MultiDict) -> str | None:
 
 @bp.route("/book", methods=["POST"])
 @page_for(Role.PATIENT)
-@limiter.limit(BOOKING_LIMIT, key_func=lambda: f"user:{current_user.id}")
+@limiter.limit(bookings.BOOKING_RATE_LIMIT, key_func=lambda: f"user:{current_user.id}")
 def book():
     return _book(request.form)
 
@@ -322,8 +327,8 @@ def continue_after_sign_in(target: str):
 
 def _own_booking(booking_id: uuid.UUID) -> Booking:
     """The signed-in patient's booking; anyone else's is indistinguishable from absent."""
-    booking = bookings.get_booking_for(current_user, booking_id)
-    if not bookings.is_patient_of(current_user, booking):
+    booking = queries.get_booking_for(current_user, booking_id)
+    if not booking.is_patient(current_user):
         raise NotFound("No such booking.")
     return booking
 
@@ -336,9 +341,9 @@ def _booking_view(booking: Booking, now: datetime | None = None) -> dict:
         "listing": listing,
         "service": db.session.get(Service, booking.service_id),
         "location": db.session.get(Location, booking.location_id) if booking.location_id else None,
-        "waiting": booking.status is BookingStatus.HELD and booking.is_active(now),
+        "waiting": booking.awaiting_payment(now),
         # A hold that ran out reads as expired before the sweep writes it so.
-        "lapsed": booking.status is BookingStatus.HELD and not booking.is_active(now),
+        "lapsed": booking.hold_lapsed(now),
     }
 
 
@@ -380,22 +385,26 @@ def booking_calendar_file(booking_id: uuid.UUID):
 @page_for(Role.PATIENT)
 def my_bookings():
     now = utc_now()
-    mine = list(db.session.scalars(bookings.list_bookings(current_user)))
+    mine = list(db.session.scalars(queries.list_bookings(current_user)))
     _load_what_bookings_name(mine)
     rows = [_booking_view(booking, now) for booking in mine]
     upcoming = [r for r in rows if r["booking"].end_at > now and r["booking"].is_active(now)]
     for row in upcoming:
-        row["reschedulable"] = not bookings.reschedule_refusal(row["booking"], row["listing"], now)
+        row["reschedulable"] = not row["booking"].reschedule_refusal(now)
     past = [r for r in rows if r not in upcoming]
     past.reverse()
     return render_template("pages/my_bookings.html", upcoming=upcoming, past=past, now=now)
 
 
-def _refund_terms(booking: Booking, listing: Practitioner) -> dict:
+def _refund_terms(booking: Booking) -> dict:
     """What cancelling now would give back, for the patient to read before confirming."""
-    if not bookings.is_paid(booking):
+    if not booking.is_paid:
         return {"paid": False, "refund_cents": 0}
-    return {"paid": True, "refund_cents": bookings.patient_refund_for(booking, listing, utc_now())}
+    now = utc_now()
+    refusal = booking.cancellation_refusal(current_user, now)
+    if refusal is not None:
+        raise refusal
+    return {"paid": True, "refund_cents": booking.cancellation_refund(current_user, now)}
 
 
 @bp.route("/me/bookings/<uuid:booking_id>/cancel", methods=["GET", "POST"])
@@ -423,7 +432,7 @@ def cancel_booking(booking_id: uuid.UUID):
     terms = None
     if booking.is_active(utc_now()):
         try:
-            terms = _refund_terms(booking, view["listing"])
+            terms = _refund_terms(booking)
         except DomainError as error:  # the appointment has started
             errors, status = errors or errors_of(error), error.status
     return (
@@ -451,7 +460,9 @@ def reschedule_booking(booking_id: uuid.UUID):
         status = HTTPStatus.UNPROCESSABLE_ENTITY
         if not errors:
             try:
-                bookings.reschedule_booking(booking, current_user, data["start_at"], utc_now())
+                bookings.reschedule_booking(
+                    booking, current_user, data["start_at"], utc_now(), get_gateway()
+                )
             except DomainError as error:
                 db.session.rollback()
                 errors, status = errors_of(error), error.status
@@ -460,7 +471,7 @@ def reschedule_booking(booking_id: uuid.UUID):
                 flash("Your booking has moved to the new time.", "success")
                 return redirect(url_for("web.booking_done", booking_id=booking.id), 303)
             first_day = data["start_at"].astimezone(free_time.zone_of(view["listing"])).date()
-    refusal = bookings.reschedule_refusal(booking, view["listing"], utc_now())
+    refusal = booking.reschedule_refusal(utc_now())
     picker = None
     if refusal and request.method == "GET":
         errors, status = {"_schema": [refusal]}, HTTPStatus.CONFLICT

@@ -34,6 +34,7 @@ from marketplace.availability.schemas import (
     overlapping_pairs,
 )
 from marketplace.availability.slots import to_instant
+from marketplace.bookings import queries
 from marketplace.bookings import service as bookings
 from marketplace.bookings.models import Booking, BookingStatus
 from marketplace.bookings.schemas import CancelSchema
@@ -42,10 +43,10 @@ from marketplace.errors import DomainError, flatten_messages
 from marketplace.extensions import db
 from marketplace.fields import EARLIEST_YEAR, LATEST_YEAR, CalendarDate
 from marketplace.formatting import day_short, local_short, money
-from marketplace.payments.gateway import get_gateway
-from marketplace.payments.money import dollars_text, parse_dollars
+from marketplace.money import dollars_text, parse_dollars
+from marketplace.payments.payouts import ensure_connect_account
+from marketplace.payments.providers import get_gateway
 from marketplace.payments.routes import onboarding_link
-from marketplace.payments.service import ensure_connect_account
 from marketplace.practitioners import service as listings
 from marketplace.practitioners.models import Gender, ListingStatus, Location, Practitioner, Service
 from marketplace.practitioners.schemas import LocationSchema, ProfileSchema, ServiceSchema
@@ -195,7 +196,7 @@ def _calendar(listing: Practitioner, first_day: date, last_day: date) -> list[Ca
     """The bookings `GET /practitioner/bookings` lists for these local dates, with names;
     holds that lapsed unpaid never happened for the practitioner and are left out."""
     query = (
-        bookings.practitioner_calendar(current_user, listing, first_day, last_day)
+        queries.practitioner_calendar(current_user, listing, first_day, last_day)
         .join(User, User.id == Booking.patient_id)
         .join(Service, Service.id == Booking.service_id)
         .outerjoin(Location, Location.id == Booking.location_id)
@@ -205,8 +206,7 @@ def _calendar(listing: Practitioner, first_day: date, last_day: date) -> list[Ca
     return [
         CalendarEntry(booking, patient, service, location)
         for booking, patient, service, location in db.session.execute(query)
-        if booking.status is not BookingStatus.EXPIRED
-        and (booking.status is not BookingStatus.HELD or booking.is_active(now))
+        if booking.status is not BookingStatus.EXPIRED and not booking.hold_lapsed(now)
     ]
 
 
@@ -872,7 +872,7 @@ def _change_booking(
     """Apply a lifecycle change to one of the listing's bookings, then show the same days;
     a refused change (409) shows them with the reason instead."""
     listing = _listing()
-    booking = bookings.get_booking_for(current_user, booking_id)
+    booking = queries.get_booking_for(current_user, booking_id)
     args, _ = _calendar_args(request.form)
     refusal = _run(lambda: change(booking))
     if refusal is not None:
@@ -916,7 +916,7 @@ def _cancelled_message(booking: Booking) -> str:
 def cancel_booking(booking_id: uuid.UUID):
     data, errors = load_form(CancelSchema())
     if errors:
-        bookings.get_booking_for(current_user, booking_id)  # another's booking is still a 404
+        queries.get_booking_for(current_user, booking_id)  # another's booking is still a 404
         args, _ = _calendar_args(request.form)
         return _render_bookings(_listing(), args, errors, failed=booking_id)
     return _change_booking(

@@ -2,7 +2,7 @@ import sqlalchemy as sa
 
 from marketplace.accounts.models import ApiToken, User
 from marketplace.extensions import db
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.helpers import count_rows, problem_of
 
 REGISTER = "/api/v1/auth/register"

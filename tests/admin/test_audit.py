@@ -4,8 +4,8 @@ from datetime import datetime
 
 import pytest
 
-from tests.helpers import problem_of
-from tests.practitioners.builders import listing_in_status, review, unknown_id, user_id
+from tests.factories import listing_in_status, review
+from tests.helpers import problem_of, unknown_id, user_id
 
 AUDIT = "/api/v1/admin/audit"
 

@@ -3,22 +3,20 @@
 import pytest
 
 from marketplace.admin.models import AuditEntry
-from tests.helpers import count_rows, problem_of
-from tests.practitioners.builders import (
+from tests.factories import (
     LOCATIONS_URL,
     SERVICES_URL,
     SUBMIT_URL,
     add_location,
     add_service,
-    admin_listing,
     build_listing,
     get_profile,
     listing_in_status,
     put_profile,
     review,
     submit,
-    unknown_id,
 )
+from tests.helpers import admin_listing, count_rows, problem_of, unknown_id
 
 ADMIN_LISTINGS = "/api/v1/admin/listings"
 

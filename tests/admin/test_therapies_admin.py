@@ -3,14 +3,8 @@
 import pytest
 
 from marketplace.catalog.models import TherapyType
-from tests.helpers import count_rows, problem_of
-from tests.practitioners.builders import (
-    SERVICE,
-    SERVICES_URL,
-    add_service,
-    approved_listing,
-    user_id,
-)
+from tests.factories import SERVICE, SERVICES_URL, add_service, approved_listing
+from tests.helpers import count_rows, problem_of, user_id
 
 ADMIN_THERAPIES = "/api/v1/admin/therapies"
 BOWEN = {"name": "Bowen therapy", "description": "Gentle rolling moves over muscle and fascia."}

@@ -1,6 +1,5 @@
 """The practitioner's private iCalendar feed of confirmed bookings, and rotating its link."""
 
-import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -8,9 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from marketplace.bookings.models import Booking, BookingStatus
-from marketplace.extensions import db
-from tests.factories import create_listing, create_user
+from marketplace.bookings.models import BookingStatus
+from tests.factories import create_listing, make_booking
 from tests.helpers import problem_of
 
 PROFILE_URL = "/api/v1/practitioner/profile"
@@ -38,38 +36,6 @@ def upcoming(weekday: int, zone: str, days_ahead: int = 3) -> date:
 
 def local(listing, day: date, hhmm: str) -> datetime:
     return datetime.combine(day, time.fromisoformat(hhmm), ZoneInfo(listing.timezone))
-
-
-def insert_booking(
-    app,
-    listing,
-    start: datetime,
-    *,
-    status: BookingStatus = BookingStatus.CONFIRMED,
-    hold_expires_at: datetime | None = None,
-) -> uuid.UUID:
-    patient_id, _ = create_user(app, "patient", name="Pat Patient")
-    end = start + timedelta(minutes=60)
-    with app.app_context():
-        booking = Booking(
-            patient_id=patient_id,
-            practitioner_id=listing.id,
-            service_id=listing.service_id,
-            location_id=listing.location_id,
-            start_at=start,
-            end_at=end,
-            blocked_start_at=start,
-            blocked_end_at=end,
-            status=status,
-            hold_expires_at=hold_expires_at,
-            price_cents=12000,
-            currency="AUD",
-            platform_fee_cents=1200,
-            payment_provider="simulated",
-        )
-        db.session.add(booking)
-        db.session.commit()
-        return booking.id
 
 
 def calendar_url_of(client, headers) -> str:
@@ -129,7 +95,7 @@ def test_the_feed_has_one_event_per_confirmed_booking(app, client, listing, owne
     monday = upcoming(0, listing.timezone)
     starts = [local(listing, monday, "10:00"), local(listing, monday + timedelta(days=1), "14:00")]
     for start in starts:
-        insert_booking(app, listing, start)
+        make_booking(app, listing, start)
 
     events = events_of(fetch_feed(client, calendar_url_of(client, owner)))
 
@@ -150,9 +116,9 @@ def test_bookings_that_are_not_confirmed_are_left_out(
     app, client, listing, owner, status, hold_for
 ):
     monday = upcoming(0, listing.timezone)
-    insert_booking(app, listing, local(listing, monday, "10:00"))
+    make_booking(app, listing, local(listing, monday, "10:00"))
     expires = datetime.now(UTC) + hold_for if hold_for is not None else None
-    insert_booking(
+    make_booking(
         app, listing, local(listing, monday, "13:00"), status=status, hold_expires_at=expires
     )
 
@@ -164,7 +130,7 @@ def test_bookings_that_are_not_confirmed_are_left_out(
 def test_event_times_are_the_booking_times_in_utc(app, client, listing, owner):
     monday = upcoming(0, listing.timezone)
     start = local(listing, monday, "09:30")
-    insert_booking(app, listing, start)
+    make_booking(app, listing, start)
     response = client.get(calendar_url_of(client, owner))
 
     (event,) = events_of(Calendar.from_ical(response.get_data()))
@@ -180,7 +146,7 @@ def test_event_times_are_the_booking_times_in_utc(app, client, listing, owner):
 def test_event_uids_are_stable_across_fetches(app, client, listing, owner):
     monday = upcoming(0, listing.timezone)
     for hhmm in ("09:00", "11:00", "15:00"):
-        insert_booking(app, listing, local(listing, monday, hhmm))
+        make_booking(app, listing, local(listing, monday, hhmm))
     url = calendar_url_of(client, owner)
 
     first = {str(e["uid"]): times_of(e) for e in events_of(fetch_feed(client, url))}
@@ -193,9 +159,9 @@ def test_event_uids_are_stable_across_fetches(app, client, listing, owner):
 def test_the_feed_shows_only_the_practitioners_own_bookings(app, client, listing, owner):
     other = create_listing(app)
     monday = upcoming(0, listing.timezone)
-    insert_booking(app, other, local(other, monday, "10:00"))
+    make_booking(app, other, local(other, monday, "10:00"))
     mine = local(listing, monday, "12:00")
-    insert_booking(app, listing, mine)
+    make_booking(app, listing, mine)
 
     events = events_of(fetch_feed(client, calendar_url_of(client, owner)))
 
@@ -234,7 +200,7 @@ def test_a_token_with_a_nul_character_is_not_a_calendar(client, listing):
 def test_rotating_the_token_gives_a_new_url_and_the_old_one_stops_working(
     app, client, listing, owner
 ):
-    insert_booking(app, listing, local(listing, upcoming(0, listing.timezone), "10:00"))
+    make_booking(app, listing, local(listing, upcoming(0, listing.timezone), "10:00"))
     old_url = calendar_url_of(client, owner)
 
     response = client.post(ROTATE_URL, headers=owner)
@@ -249,7 +215,7 @@ def test_rotating_the_token_gives_a_new_url_and_the_old_one_stops_working(
 
 
 def test_rotating_keeps_the_event_uids(app, client, listing, owner):
-    insert_booking(app, listing, local(listing, upcoming(0, listing.timezone), "10:00"))
+    make_booking(app, listing, local(listing, upcoming(0, listing.timezone), "10:00"))
     before = [str(e["uid"]) for e in events_of(fetch_feed(client, calendar_url_of(client, owner)))]
 
     new_url = client.post(ROTATE_URL, headers=owner).get_json()["calendar_url"]

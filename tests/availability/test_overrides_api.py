@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from marketplace.availability.models import DateOverride, OverrideWindow
 from marketplace.extensions import db
-from tests.factories import create_listing
+from tests.factories import add_location, create_listing
 from tests.helpers import count_rows, problem_of
 
 OVERRIDES_URL = "/api/v1/practitioner/overrides"
@@ -273,21 +273,8 @@ def test_an_unknown_location_is_refused(client, listing, owner):
 
 
 def test_a_deleted_location_is_refused(client, listing, owner):
-    response = client.post(
-        "/api/v1/practitioner/locations",
-        json={
-            "name": "Pop-up",
-            "address": "2 Side St",
-            "suburb": "Newtown",
-            "state": "NSW",
-            "postcode": "2042",
-            "country": "AU",
-            "latitude": -33.9,
-            "longitude": 151.18,
-        },
-        headers=owner,
-    )
-    gone = response.get_json()["id"]
+    pop_up = {"name": "Pop-up", "address": "2 Side St", "suburb": "Newtown", "postcode": "2042"}
+    gone = add_location(client, owner, **pop_up, latitude=-33.9, longitude=151.18)["id"]
     assert client.delete(f"/api/v1/practitioner/locations/{gone}", headers=owner).status_code == 204
     body = {"date": upcoming(2, listing.timezone).isoformat(), "windows": [window(gone)]}
 

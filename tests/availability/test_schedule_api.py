@@ -7,12 +7,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from marketplace.availability.models import AvailabilityRule
-from tests.factories import create_listing
+from tests.factories import LOCATIONS_URL, add_location, create_listing
 from tests.helpers import count_rows, problem_of
 
 SCHEDULE_URL = "/api/v1/practitioner/schedule"
-LOCATIONS_URL = "/api/v1/practitioner/locations"
-LOCATION = {
+SECOND_LOCATION = {
     "name": "Second clinic",
     "address": "99 Oxford St",
     "suburb": "Paddington",
@@ -80,12 +79,6 @@ def upcoming(weekday: int, zone: str) -> date:
     while day.weekday() != weekday:
         day += timedelta(days=1)
     return day
-
-
-def add_location(client, headers) -> str:
-    response = client.post(LOCATIONS_URL, json=LOCATION, headers=headers)
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()["id"]
 
 
 # --- reading and replacing ----------------------------------------------------------------
@@ -197,7 +190,7 @@ def test_overlapping_hours_in_disjoint_validity_periods_are_accepted(client, lis
 
 
 def test_a_second_location_can_have_its_own_hours(client, listing, owner):
-    second = add_location(client, owner)
+    second = add_location(client, owner, **SECOND_LOCATION)["id"]
     body = {
         "rules": [rule(listing.location_id, 0, "09:00", "12:00"), rule(second, 2, "09:00", "12:00")]
     }
@@ -273,7 +266,7 @@ def test_a_window_inside_another_on_one_weekday_is_refused(client, listing, owne
 
 
 def test_identical_windows_at_two_locations_on_one_weekday_are_refused(client, listing, owner):
-    second = add_location(client, owner)
+    second = add_location(client, owner, **SECOND_LOCATION)["id"]
     body = {"rules": [rule(listing.location_id, 3), rule(second, 3)]}
 
     put_refused(client, owner, body, "rules")
@@ -326,7 +319,7 @@ def test_a_location_id_that_is_not_a_uuid_is_refused(client, listing, owner):
 
 
 def test_a_deleted_location_is_refused(client, listing, owner):
-    second = add_location(client, owner)
+    second = add_location(client, owner, **SECOND_LOCATION)["id"]
     assert client.delete(f"{LOCATIONS_URL}/{second}", headers=owner).status_code == 204
     body = {"rules": [rule(listing.location_id, 0), rule(second, 1)]}
 

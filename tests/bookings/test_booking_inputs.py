@@ -7,19 +7,18 @@ import pytest
 
 from marketplace.bookings.models import Booking
 from marketplace.practitioners.models import ListingStatus
-from tests.bookings.helpers import (
+from tests.bookings.helpers import is_offered, iso
+from tests.factories import (
     all_day_listing,
     book,
     book_and_pay,
+    create_listing,
     far_start,
     grid_start,
     hold,
-    is_offered,
-    iso,
-    stored,
+    set_status,
 )
-from tests.factories import create_listing, set_status
-from tests.helpers import count_rows, problem_of
+from tests.helpers import count_rows, problem_of, stored
 
 
 @pytest.fixture

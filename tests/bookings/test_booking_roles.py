@@ -7,19 +7,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from marketplace.bookings.models import Booking
-from tests.bookings.helpers import (
-    all_day_listing,
-    book,
-    book_and_pay,
-    far_start,
-    hold,
-    iso,
-    parse,
-    slots,
-    stored,
-)
-from tests.factories import create_listing
-from tests.helpers import count_rows, problem_of
+from tests.bookings.helpers import iso, slots
+from tests.factories import all_day_listing, book, book_and_pay, create_listing, far_start, hold
+from tests.helpers import count_rows, parse, problem_of, stored
 
 
 def ids(response) -> list[str]:

@@ -18,7 +18,7 @@ from marketplace.accounts.service import issue_token
 from marketplace.bookings.models import Booking, BookingStatus
 from marketplace.extensions import db
 from tests.conftest import POSTGRES_URL, fresh_postgres_database, make_app, requires_postgres
-from tests.factories import create_listing, create_user
+from tests.factories import booking_values, create_listing, create_user
 
 pytestmark = [requires_postgres, pytest.mark.committing]
 
@@ -165,26 +165,14 @@ def raw_values(race_app):
 
     def make(offset_hours: float, hours: float, status=BookingStatus.CONFIRMED, on=built):
         start = base + timedelta(hours=offset_hours)
-        end = start + timedelta(hours=hours)
-        return {
-            "patient_id": patient_id,
-            "practitioner_id": on.id,
-            "service_id": on.service_id,
-            "location_id": on.location_id,
-            "start_at": start,
-            "end_at": end,
-            "blocked_start_at": start,
-            "blocked_end_at": end,
-            "status": status,
-            "hold_expires_at": start if status is BookingStatus.HELD else None,
-            "price_cents": 12000,
-            "currency": "AUD",
-            "platform_fee_cents": 1200,
-            "refund_cents": 0,
-            "refund_count": 0,
-            "payout_owed_cents": 0,
-            "payment_provider": "simulated",
-        }
+        return booking_values(
+            on,
+            patient_id,
+            start,
+            end_at=start + timedelta(hours=hours),
+            status=status,
+            hold_expires_at=start if status is BookingStatus.HELD else None,
+        )
 
     make.listing = built
     return make

@@ -6,13 +6,11 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from marketplace.bookings.models import Booking
-from marketplace.bookings.service import checkout_cancel_token
 from marketplace.extensions import db
+from marketplace.payments.checkout import checkout_cancel_token
 from marketplace.practitioners.models import ListingStatus
-from tests.factories import create_listing, set_status
+from tests.factories import ALL_DAY, book, create_listing, set_status
 from tests.helpers import problem_of
-
-ALL_WEEK = [(day, "00:00", "23:59") for day in range(7)]
 
 
 def slots(client, listing, days_ahead: int = 3):
@@ -24,14 +22,6 @@ def slots(client, listing, days_ahead: int = 3):
     return [slot["start_at"] for slot in response.get_json()["items"]]
 
 
-def hold(client, headers, listing, start):
-    return client.post(
-        "/api/v1/bookings",
-        json={"service_id": str(listing.service_id), "start_at": start},
-        headers=headers,
-    )
-
-
 def cancel_link(app, booking_id: str) -> str:
     with app.test_request_context():
         booking = db.session.get(Booking, uuid.UUID(booking_id))
@@ -39,9 +29,9 @@ def cancel_link(app, booking_id: str) -> str:
 
 
 def test_the_providers_cancel_link_releases_the_hold_at_once(app, client, auth):
-    listing = create_listing(app, weekly_hours=ALL_WEEK)
+    listing = create_listing(app, weekly_hours=ALL_DAY)
     start = slots(client, listing)[0]
-    booking_id = hold(client, auth("patient"), listing, start).get_json()["booking"]["id"]
+    booking_id = book(client, auth("patient"), listing, start).get_json()["booking"]["id"]
     assert start not in slots(client, listing)
 
     response = client.get(cancel_link(app, booking_id))
@@ -53,8 +43,8 @@ def test_the_providers_cancel_link_releases_the_hold_at_once(app, client, auth):
 
 
 def test_the_cancel_link_leaves_a_paid_booking_confirmed(app, client, auth):
-    listing = create_listing(app, weekly_hours=ALL_WEEK)
-    created = hold(client, auth("patient"), listing, slots(client, listing)[0]).get_json()
+    listing = create_listing(app, weekly_hours=ALL_DAY)
+    created = book(client, auth("patient"), listing, slots(client, listing)[0]).get_json()
     client.post(created["checkout_url"], data={"action": "pay"})
 
     assert client.get(cancel_link(app, created["booking"]["id"])).status_code == 200
@@ -65,32 +55,32 @@ def test_the_cancel_link_leaves_a_paid_booking_confirmed(app, client, auth):
 
 
 def test_a_cancel_link_with_a_forged_token_changes_nothing(app, client, auth):
-    listing = create_listing(app, weekly_hours=ALL_WEEK)
+    listing = create_listing(app, weekly_hours=ALL_DAY)
     start = slots(client, listing)[0]
-    booking_id = hold(client, auth("patient"), listing, start).get_json()["booking"]["id"]
+    booking_id = book(client, auth("patient"), listing, start).get_json()["booking"]["id"]
     response = client.get(f"/bookings/{booking_id}/checkout-cancelled?token=forged")
     assert response.status_code == 404
     assert start not in slots(client, listing)
 
 
 def test_a_patient_cannot_hoard_more_than_three_unpaid_holds(app, client, auth):
-    listing = create_listing(app, weekly_hours=ALL_WEEK)
+    listing = create_listing(app, weekly_hours=ALL_DAY)
     patient = auth("patient")
     # A 60-minute service on a 15-minute grid: every fourth start is clear of the others.
     starts = slots(client, listing)[::4]
     for start in starts[:3]:
-        assert hold(client, patient, listing, start).status_code == 201
-    body = problem_of(hold(client, patient, listing, starts[3]), 429)
+        assert book(client, patient, listing, start).status_code == 201
+    body = problem_of(book(client, patient, listing, starts[3]), 429)
     assert "unpaid" in body["detail"]
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 3
 
 
 def test_reschedule_of_a_suspended_listing_is_409_and_changes_nothing(app, client, auth):
-    listing = create_listing(app, weekly_hours=ALL_WEEK)
+    listing = create_listing(app, weekly_hours=ALL_DAY)
     patient = auth("patient")
     first, later = slots(client, listing, days_ahead=4)[0], slots(client, listing, 5)[0]
-    created = hold(client, patient, listing, first).get_json()
+    created = book(client, patient, listing, first).get_json()
     assert client.post(created["checkout_url"], data={"action": "pay"}).status_code == 303
     set_status(app, listing.id, ListingStatus.SUSPENDED)
     response = client.post(
@@ -104,9 +94,9 @@ def test_reschedule_of_a_suspended_listing_is_409_and_changes_nothing(app, clien
 
 
 def test_practitioner_reads_one_of_their_bookings_but_not_anothers(app, client, auth, token_for):
-    listing = create_listing(app, weekly_hours=ALL_WEEK)
-    other = create_listing(app, weekly_hours=ALL_WEEK)
-    booking_id = hold(client, auth("patient"), listing, slots(client, listing)[0]).get_json()[
+    listing = create_listing(app, weekly_hours=ALL_DAY)
+    other = create_listing(app, weekly_hours=ALL_DAY)
+    booking_id = book(client, auth("patient"), listing, slots(client, listing)[0]).get_json()[
         "booking"
     ]["id"]
     own = client.get(
@@ -127,9 +117,9 @@ def test_a_second_payment_event_for_a_confirmed_booking_changes_nothing(app, cli
 
     import stripe
 
-    listing = create_listing(app, weekly_hours=ALL_WEEK)
+    listing = create_listing(app, weekly_hours=ALL_DAY)
     patient = auth("patient")
-    created = hold(client, patient, listing, slots(client, listing)[0]).get_json()
+    created = book(client, patient, listing, slots(client, listing)[0]).get_json()
     booking_id = created["booking"]["id"]
     with app.app_context():
         session_id = db.session.get(Booking, uuid.UUID(booking_id)).checkout_session_id
@@ -168,7 +158,7 @@ def test_a_second_payment_event_for_a_confirmed_booking_changes_nothing(app, cli
 def test_a_cross_origin_cookie_request_is_refused_even_with_an_authorization_header(
     client, make_user
 ):
-    from tests.conftest import PASSWORD
+    from tests.factories import PASSWORD
 
     _, email = make_user("patient")
     client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})

@@ -5,25 +5,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from marketplace.bookings.models import Booking
-from tests.bookings.helpers import (
-    INTERVAL,
+from tests.bookings.helpers import INTERVAL, at, audit_actions, fetch, is_offered, iso
+from tests.factories import (
     all_day_listing,
-    at,
-    audit_actions,
     book,
     book_and_pay,
     far_start,
-    fetch,
     grid_start,
     hold,
-    is_offered,
-    iso,
     lapse_hold,
-    parse,
     pay,
-    stored,
 )
-from tests.helpers import count_rows, problem_of
+from tests.helpers import count_rows, parse, problem_of, stored
 
 HOUR = timedelta(hours=1)
 NEAR = timedelta(hours=3)  # inside it

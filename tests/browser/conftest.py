@@ -199,11 +199,9 @@ def live_database_url(tmp_path_factory) -> Iterator[str]:
 
 
 def _seed(app) -> Seed:
-    from marketplace.availability import service as availability
-    from marketplace.extensions import db
     from marketplace.formatting import money
-    from marketplace.practitioners.models import ListingStatus, Practitioner
-    from tests.factories import create_listing, create_user
+    from marketplace.practitioners.models import ListingStatus
+    from tests.factories import create_listing, create_time_off, create_user
 
     every_day = [(day, "08:00", "18:00") for day in range(7)]
     price_cents = 12000
@@ -228,17 +226,14 @@ def _seed(app) -> Seed:
     # enough ahead that cancelling it is free.
     now = datetime.now(UTC)
     blocked_until = (now + timedelta(hours=27)).replace(minute=0, second=0, microsecond=0)
-    with app.app_context():
-        for built in (listing, race_listing, pending):
-            availability.add_time_off(
-                db.session.get(Practitioner, built.id),
-                {
-                    "start_at": now - timedelta(hours=1),
-                    "end_at": blocked_until,
-                    "reason": "Browser tests: nothing in the next day",
-                },
-            )
-        db.session.commit()
+    for built in (listing, race_listing, pending):
+        create_time_off(
+            app,
+            built.id,
+            start_at=now - timedelta(hours=1),
+            end_at=blocked_until,
+            reason="Browser tests: nothing in the next day",
+        )
 
     _, patient = create_user(app, "patient", name="Pat Patient")
     _, racer_a = create_user(app, "patient", name="Riley Racer")

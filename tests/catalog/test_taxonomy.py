@@ -3,14 +3,8 @@
 import pytest
 
 from marketplace.catalog.models import Condition, TherapyType
+from tests.factories import SERVICES_URL, add_service, approved_listing, listing_in_status, review
 from tests.helpers import count_rows, problem_of
-from tests.practitioners.builders import (
-    SERVICES_URL,
-    add_service,
-    approved_listing,
-    listing_in_status,
-    review,
-)
 
 GLUTEAL_CONDITIONS = ("sciatica", "piriformis-syndrome", "buttock-pain")
 GLUTEAL_THERAPIES = ("trigger-point-therapy", "dry-needling", "myofascial-release", "myotherapy")

@@ -11,8 +11,8 @@ from marketplace.db import utc_now
 from marketplace.extensions import db
 from marketplace.notifications import delivery
 from marketplace.notifications.models import OutboxMessage, OutboxStatus
-from tests.bookings.helpers import all_day_listing, far_start, hold, pay, stored
-from tests.helpers import count_rows, problem_of
+from tests.factories import all_day_listing, far_start, hold, pay
+from tests.helpers import count_rows, problem_of, stored
 from tests.notifications.conftest import outbox_rows
 from tests.notifications.smtp_server import SmtpServer, free_port
 from tests.payments.stripe_fake import checkout_session_object, post_event, stripe_event

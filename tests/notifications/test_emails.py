@@ -9,7 +9,8 @@ import pytest
 
 from marketplace.availability.calendar import booking_uid
 from marketplace.notifications.models import OutboxStatus
-from tests.bookings.helpers import all_day_listing, book_and_pay, far_start, parse
+from tests.factories import all_day_listing, book_and_pay, far_start
+from tests.helpers import parse
 from tests.notifications.conftest import outbox_rows
 from tests.payments.stripe_fake import post_event, stripe_event
 
@@ -180,7 +181,7 @@ def test_a_refund_made_at_stripe_sends_one_receipt_even_when_replayed(
 ):
     booking = book_and_pay(client, patient, listing, far_start(days=3))
     mail.wait_for(2)
-    from tests.bookings.helpers import stored
+    from tests.helpers import stored
 
     intent = stored(app, booking["id"]).payment_intent_id
     event = stripe_event(

@@ -17,7 +17,7 @@ from marketplace.bookings.models import Booking
 from marketplace.extensions import db
 from marketplace.payments.models import PaymentEvent
 from marketplace.practitioners.models import Practitioner
-from tests.factories import create_listing
+from tests.factories import create_listing, lapse_hold
 from tests.helpers import count_rows, problem_of
 from tests.payments.stripe_fake import (
     checkout_session_object,
@@ -79,16 +79,6 @@ def row(app, booking_id: str) -> Booking:
         booking = db.session.get(Booking, uuid.UUID(booking_id))
         db.session.expunge(booking)
         return booking
-
-
-def lapse_hold(app, booking_id: str) -> None:
-    with app.app_context():
-        db.session.execute(
-            sa.update(Booking)
-            .where(Booking.id == uuid.UUID(booking_id))
-            .values(hold_expires_at=datetime.now(UTC) - timedelta(minutes=1))
-        )
-        db.session.commit()
 
 
 def session_event(app, booking_id, event_type="checkout.session.completed", **fields):
@@ -349,6 +339,27 @@ def test_payment_after_lapsed_hold_whose_slot_is_still_free_confirms_it(
     assert row(app, booking_id).status == "confirmed"
     assert start not in free_starts(client, listing)
     assert "booking.confirm" in actions(client, admin, booking_id)
+
+
+def test_payment_after_lapsed_hold_whose_slot_another_lapsed_hold_took_confirms_it(
+    app, client, auth, admin, secret, listing
+):
+    # The other hold lapsed too but was never swept: it still reads "held", which on
+    # PostgreSQL the exclusion constraint counts as blocking until it is expired.
+    late_patient, other_patient = auth("patient"), auth("patient")
+    start = free_starts(client, listing)[0]
+    late_id = hold(client, late_patient, listing, start)
+    lapse_hold(app, late_id)
+    other_id = hold(client, other_patient, listing, start)
+    lapse_hold(app, other_id)
+
+    deliver(client, paid_event(app, late_id, "pi_late"), secret)
+
+    assert shown(client, late_patient, late_id)["status"] == "confirmed"
+    assert (row(app, late_id).status, row(app, late_id).refund_cents) == ("confirmed", 0)
+    assert row(app, other_id).status == "expired"
+    assert "booking.expire" in actions(client, admin, other_id)
+    assert start not in free_starts(client, listing)
 
 
 def test_completed_but_unpaid_session_does_not_confirm(app, client, auth, secret, listing):

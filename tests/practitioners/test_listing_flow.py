@@ -1,6 +1,6 @@
 """The newcomer's path over HTTP alone: register, build, submit, review, find."""
 
-from tests.conftest import PASSWORD
+from tests.factories import LOCATION, PASSWORD, SERVICE
 from tests.helpers import problem_of
 
 PROFILE = {
@@ -14,23 +14,6 @@ PROFILE = {
     "languages": ["en", "zh"],
     "telehealth": False,
     "timezone": "Australia/Sydney",
-}
-LOCATION = {
-    "name": "Surry Hills clinic",
-    "address": "12 Crown St",
-    "suburb": "Surry Hills",
-    "state": "NSW",
-    "postcode": "2010",
-    "country": "AU",
-    "latitude": -33.8861,
-    "longitude": 151.2111,
-}
-SERVICE = {
-    "therapy": "trigger-point-therapy",
-    "name": "Initial consultation",
-    "duration_minutes": 60,
-    "price_cents": 12000,
-    "currency": "AUD",
 }
 
 

@@ -5,8 +5,8 @@ import uuid
 import pytest
 
 from marketplace.practitioners.models import Location
+from tests.factories import LOCATION, LOCATIONS_URL, add_location
 from tests.helpers import count_rows, problem_of
-from tests.practitioners.builders import LOCATION, LOCATIONS_URL, add_location
 
 
 def location_url(location_id) -> str:

@@ -4,8 +4,7 @@ import re
 
 import pytest
 
-from tests.helpers import problem_of
-from tests.practitioners.builders import (
+from tests.factories import (
     LOCATIONS_URL,
     PROFILE,
     PROFILE_URL,
@@ -18,6 +17,7 @@ from tests.practitioners.builders import (
     put_profile,
     review,
 )
+from tests.helpers import problem_of
 
 DEFAULTS = {
     "headline": "",

@@ -5,8 +5,8 @@ import uuid
 import pytest
 
 from marketplace.practitioners.models import Service
+from tests.factories import SERVICE, SERVICES_URL, add_service
 from tests.helpers import count_rows, problem_of
-from tests.practitioners.builders import SERVICE, SERVICES_URL, add_service
 
 
 def service_url(service_id) -> str:

@@ -4,18 +4,9 @@ located search without `q` lets the nearest practitioners lead."""
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tests.factories import create_listing
-from tests.search.builders import (
-    ALL_DAY,
-    ORIGIN,
-    add_service,
-    book,
-    free_slots,
-    north_of,
-    parse,
-    search,
-    set_rating,
-)
+from tests.factories import ALL_DAY, add_extra_service, create_listing, hold, set_rating
+from tests.helpers import parse
+from tests.search.helpers import ORIGIN, free_slots, north_of, search
 
 
 def by_slug(body: dict) -> dict[str, dict]:
@@ -53,7 +44,7 @@ def test_with_available_on_next_available_at_is_the_first_free_slot_that_day(app
 
     # The day's first slot taken: the card shows the next free one that day.
     first = free_slots(client, sydney.slug, sydney.service_id, day, day)[0]["start_at"]
-    book(client, auth("patient"), sydney.service_id, first)
+    hold(client, auth("patient"), sydney.service_id, first)
     items = by_slug(search(client, available_on=day.isoformat()))
     second = free_slots(client, sydney.slug, sydney.service_id, day, day)[0]["start_at"]
     assert parse(second) > parse(first)
@@ -71,7 +62,9 @@ def test_with_available_on_next_available_at_counts_only_matching_services(app, 
         therapy="cupping",
         duration_minutes=60,
     )
-    add_service(client, token_for(listing.owner_email), therapy="dry-needling", duration_minutes=30)
+    add_extra_service(
+        client, token_for(listing.owner_email), therapy="dry-needling", duration_minutes=30
+    )
     day = datetime.now(UTC).date() + timedelta(days=2)
     [item] = search(client, available_on=day.isoformat(), therapy="dry-needling")["items"]
     assert parse(item["next_available_at"]) == datetime.combine(day, datetime.min.time(), UTC)

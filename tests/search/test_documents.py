@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from marketplace.search.engine import microseconds
 from marketplace.search.index import bookable_days, next_slots
-from tests.factories import create_listing
-from tests.search.builders import LOCATIONS_URL, ORIGIN, north_of, search
+from tests.factories import LOCATIONS_URL, create_listing
+from tests.search.helpers import ORIGIN, north_of, search
 
 TODAY = date(2026, 12, 1)
 NOON = datetime(2026, 12, 1, 12, tzinfo=UTC)

@@ -2,9 +2,9 @@
 
 import pytest
 
-from tests.factories import create_listing
+from tests.factories import ALL_DAY, create_listing
 from tests.helpers import problem_of
-from tests.search.builders import ALL_DAY, SEARCH_URL, search
+from tests.search.helpers import SEARCH_URL, search
 
 SYDNEY = {"lat": -33.8688, "lng": 151.2093}
 

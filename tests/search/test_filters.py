@@ -6,29 +6,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from marketplace.practitioners.models import ListingStatus
-from tests.factories import create_listing, set_status
-from tests.helpers import problem_of
-from tests.search.builders import (
-    ALL_DAY,
-    ORIGIN,
-    add_location,
-    add_service,
-    all_items,
-    book,
+from tests.factories import (
+    add_extra_service,
+    add_location_at,
+    all_day_listing,
     book_and_pay,
-    free_slots,
-    north_of,
-    search,
+    hold,
     set_rating,
+    set_status,
 )
-
-
-def open_listing(app, **options):
-    """An approved UTC listing open around the clock, bookable from now on."""
-    return create_listing(
-        app,
-        **{"timezone": "UTC", "weekly_hours": ALL_DAY, "min_notice_minutes": 0, **options},
-    )
+from tests.helpers import problem_of
+from tests.search.helpers import ORIGIN, all_items, free_slots, north_of, search
 
 
 def ids_of(body: dict) -> set[str]:
@@ -49,9 +37,9 @@ def utc_today():
 
 
 def test_therapy_filter_finds_only_listings_offering_it(app, client):
-    trigger = open_listing(app, therapy="trigger-point-therapy")
-    needling = open_listing(app, therapy="dry-needling")
-    chiro = open_listing(app, therapy="chiropractic")
+    trigger = all_day_listing(app, therapy="trigger-point-therapy")
+    needling = all_day_listing(app, therapy="dry-needling")
+    chiro = all_day_listing(app, therapy="chiropractic")
 
     assert found(client, therapy="dry-needling") == {str(needling.id)}
     assert found(client, therapy="chiropractic") == {str(chiro.id)}
@@ -60,10 +48,10 @@ def test_therapy_filter_finds_only_listings_offering_it(app, client):
 
 
 def test_repeated_therapy_means_any_of_them(app, client, token_for):
-    trigger = open_listing(app, therapy="trigger-point-therapy")
-    needling = open_listing(app, therapy="dry-needling")
-    open_listing(app, therapy="chiropractic")
-    add_service(client, token_for(trigger.owner_email), therapy="cupping", price_cents=5000)
+    trigger = all_day_listing(app, therapy="trigger-point-therapy")
+    needling = all_day_listing(app, therapy="dry-needling")
+    all_day_listing(app, therapy="chiropractic")
+    add_extra_service(client, token_for(trigger.owner_email), therapy="cupping", price_cents=5000)
 
     body = search(client, therapy=["dry-needling", "cupping"])
     assert ids_of(body) == {str(trigger.id), str(needling.id)}
@@ -75,10 +63,10 @@ def test_repeated_therapy_means_any_of_them(app, client, token_for):
 
 
 def test_condition_finds_listings_offering_a_therapy_linked_to_it(app, client):
-    trigger = open_listing(app, therapy="trigger-point-therapy")
-    needling = open_listing(app, therapy="dry-needling")
-    chiro = open_listing(app, therapy="chiropractic")
-    acupuncture = open_listing(app, therapy="acupuncture")
+    trigger = all_day_listing(app, therapy="trigger-point-therapy")
+    needling = all_day_listing(app, therapy="dry-needling")
+    chiro = all_day_listing(app, therapy="chiropractic")
+    acupuncture = all_day_listing(app, therapy="acupuncture")
 
     # Buttock pain is treated by trigger point therapy and dry needling, not chiropractic.
     assert found(client, condition="buttock-pain") == {str(trigger.id), str(needling.id)}
@@ -92,10 +80,10 @@ def test_condition_finds_listings_offering_a_therapy_linked_to_it(app, client):
 
 
 def test_condition_and_therapy_must_both_hold_for_one_service(app, client, token_for):
-    needling = open_listing(app, therapy="dry-needling")
-    chiro = open_listing(app, therapy="chiropractic")
-    both = open_listing(app, therapy="chiropractic")
-    add_service(client, token_for(both.owner_email), therapy="trigger-point-therapy")
+    needling = all_day_listing(app, therapy="dry-needling")
+    chiro = all_day_listing(app, therapy="chiropractic")
+    both = all_day_listing(app, therapy="chiropractic")
+    add_extra_service(client, token_for(both.owner_email), therapy="trigger-point-therapy")
 
     assert found(client, condition="buttock-pain", therapy="chiropractic") == set()
     assert found(client, condition="buttock-pain", therapy=["dry-needling", "chiropractic"]) == {
@@ -113,14 +101,14 @@ def test_condition_and_therapy_must_both_hold_for_one_service(app, client, token
 
 
 def test_q_sciatica_finds_a_trigger_point_therapist_whose_text_never_says_it(app, client):
-    trigger = open_listing(
+    trigger = all_day_listing(
         app,
         name="Tessa Pike",
         therapy="trigger-point-therapy",
         headline="Releasing stubborn muscle knots",
         bio="Hands-on care for muscular pain.",
     )
-    cupping = open_listing(app, name="Colm Reyes", therapy="cupping")
+    cupping = all_day_listing(app, name="Colm Reyes", therapy="cupping")
 
     profile = client.get(f"/api/v1/practitioners/{trigger.slug}").get_json()
     text = " ".join([profile["display_name"], profile["headline"], profile["bio"]]).lower()
@@ -135,18 +123,18 @@ def test_q_sciatica_finds_a_trigger_point_therapist_whose_text_never_says_it(app
 
 @pytest.mark.parametrize("q", ["dry needling", "dry needle", "Dry Needling", "DRY NEEDLES"])
 def test_q_dry_needling_in_any_form_finds_the_dry_needler(app, client, q):
-    needling = open_listing(app, name="Dana Voss", therapy="dry-needling")
-    open_listing(app, name="Carl Ostrander", therapy="chiropractic")
-    open_listing(app, name="Tim Pearce", therapy="trigger-point-therapy")
+    needling = all_day_listing(app, name="Dana Voss", therapy="dry-needling")
+    all_day_listing(app, name="Carl Ostrander", therapy="chiropractic")
+    all_day_listing(app, name="Tim Pearce", therapy="trigger-point-therapy")
 
     assert found(client, q=q) == {str(needling.id)}
 
 
 def test_q_matches_name_headline_and_bio(app, client):
-    by_name = open_listing(app, name="Zephyrine Albers")
-    by_headline = open_listing(app, name="Hugo Brandt", headline="Zephyrine method for backs")
-    by_bio = open_listing(app, name="Ines Calder", bio="Trained in the Zephyrine method.")
-    open_listing(app, name="Otto Dunmore", bio="Nothing to see here.")
+    by_name = all_day_listing(app, name="Zephyrine Albers")
+    by_headline = all_day_listing(app, name="Hugo Brandt", headline="Zephyrine method for backs")
+    by_bio = all_day_listing(app, name="Ines Calder", bio="Trained in the Zephyrine method.")
+    all_day_listing(app, name="Otto Dunmore", bio="Nothing to see here.")
 
     assert found(client, q="zephyrine") == {str(by_name.id), str(by_headline.id), str(by_bio.id)}
     assert found(client, q="Brandt") == {str(by_headline.id)}
@@ -154,16 +142,16 @@ def test_q_matches_name_headline_and_bio(app, client):
 
 
 def test_q_folds_case_and_accents(app, client):
-    renee = open_listing(app, name="Renée Ångström", headline="Myofascial RELEASE")
+    renee = all_day_listing(app, name="Renée Ångström", headline="Myofascial RELEASE")
     for q in ("renee", "RENÉE", "angstrom", "Ångström", "release", "myofascial release"):
         assert found(client, q=q) == {str(renee.id)}, q
 
 
 def test_q_ranks_the_name_match_first(app, client):
     # The name match is the least attractive listing otherwise: poorly rated, far from free.
-    by_name = open_listing(app, name="Marlowe Finch", min_notice_minutes=50 * 24 * 60)
-    by_headline = open_listing(app, name="Rhea Stone", headline="Marlowe-trained therapist")
-    by_bio = open_listing(app, name="Saul Tate", bio="Formerly at the Marlowe clinic.")
+    by_name = all_day_listing(app, name="Marlowe Finch", min_notice_minutes=50 * 24 * 60)
+    by_headline = all_day_listing(app, name="Rhea Stone", headline="Marlowe-trained therapist")
+    by_bio = all_day_listing(app, name="Saul Tate", bio="Formerly at the Marlowe clinic.")
     set_rating(app, by_name.id, 1.0, 3)
     set_rating(app, by_headline.id, 5.0, 90)
     set_rating(app, by_bio.id, 5.0, 90)
@@ -175,7 +163,7 @@ def test_q_ranks_the_name_match_first(app, client):
 
 
 def test_q_without_a_match_finds_nothing(app, client):
-    open_listing(app, name="Petra Lund")
+    all_day_listing(app, name="Petra Lund")
     body = search(client, q="xylophone")
     assert body["items"] == []
     assert body["total"] == 0
@@ -186,7 +174,7 @@ def test_q_without_a_match_finds_nothing(app, client):
     "q", ["'", '"', "*", "%", "_", "(", "a OR b", "NEAR(x y)", "-", "é", "the", "  ", "x:y"]
 )
 def test_q_with_odd_characters_is_never_a_server_error(app, client, q):
-    open_listing(app, name="Odd Query")
+    all_day_listing(app, name="Odd Query")
     response = client.get("/api/v1/practitioners", query_string={"q": q})
     assert response.status_code in (200, 422), response.get_data(as_text=True)
 
@@ -195,8 +183,8 @@ def test_q_with_odd_characters_is_never_a_server_error(app, client, q):
 
 
 def test_default_radius_is_25_km_and_radius_km_widens_it(app, client):
-    near = open_listing(app, **north_of(5))
-    far = open_listing(app, **north_of(30))
+    near = all_day_listing(app, **north_of(5))
+    far = all_day_listing(app, **north_of(30))
     lat, lng = ORIGIN
 
     body = search(client, lat=lat, lng=lng)
@@ -218,9 +206,9 @@ def test_default_radius_is_25_km_and_radius_km_widens_it(app, client):
 
 
 def test_a_listing_is_as_near_as_its_nearest_location(app, client, token_for):
-    listing = open_listing(app, **north_of(20))
+    listing = all_day_listing(app, **north_of(20))
     coords = north_of(2)
-    second = add_location(client, token_for(listing.owner_email), **coords)
+    second = add_location_at(client, token_for(listing.owner_email), **coords)
     lat, lng = ORIGIN
 
     body = search(client, lat=lat, lng=lng, radius_km=10)
@@ -248,14 +236,14 @@ def test_a_listing_is_as_near_as_its_nearest_location(app, client, token_for):
 
 
 def test_distance_crosses_the_antimeridian(app, client):
-    fiji = open_listing(app, timezone="Pacific/Fiji", latitude=-17.0, longitude=179.95)
+    fiji = all_day_listing(app, timezone="Pacific/Fiji", latitude=-17.0, longitude=179.95)
     body = search(client, lat=-17.0, lng=-179.95, sort="distance")
     assert ids_of(body) == {str(fiji.id)}
     assert body["items"][0]["distance_km"] == pytest.approx(10.63, abs=0.05)
 
 
 def test_positions_at_the_poles_and_the_edges_are_accepted(app, client):
-    open_listing(app)
+    all_day_listing(app)
     for lat, lng in ((90, 0), (-90, 0), (0, 180), (0, -180)):
         assert search(client, lat=lat, lng=lng, radius_km=200)["total"] == 0
 
@@ -264,7 +252,7 @@ def test_positions_at_the_poles_and_the_edges_are_accepted(app, client):
 
 
 def test_available_on_a_day_with_a_free_slot(app, client):
-    listing = open_listing(app)
+    listing = all_day_listing(app)
     today = utc_today()
     for days in (1, 3, 10):
         assert found(client, available_on=today + timedelta(days=days)) == {str(listing.id)}
@@ -274,7 +262,7 @@ def test_available_on_a_day_with_a_free_slot(app, client):
 
 
 def test_available_on_excludes_a_day_closed_by_an_override(app, client, token_for):
-    listing = open_listing(app)
+    listing = all_day_listing(app)
     owner = token_for(listing.owner_email)
     closed = utc_today() + timedelta(days=3)
     response = client.post(
@@ -292,7 +280,7 @@ def test_available_on_excludes_a_day_closed_by_an_override(app, client, token_fo
 
 
 def test_available_on_excludes_a_day_covered_by_time_off(app, client, token_for):
-    listing = open_listing(app)
+    listing = all_day_listing(app)
     away = utc_today() + timedelta(days=4)
     start = datetime.combine(away, datetime.min.time(), UTC)
     response = client.post(
@@ -312,7 +300,7 @@ def test_available_on_excludes_a_day_covered_by_time_off(app, client, token_for)
 
 
 def test_available_on_excludes_a_fully_booked_day_until_it_frees_up(app, client, auth, token_for):
-    listing = open_listing(app)
+    listing = all_day_listing(app)
     day = utc_today() + timedelta(days=5)
     response = client.post(
         "/api/v1/practitioner/overrides",
@@ -329,7 +317,7 @@ def test_available_on_excludes_a_fully_booked_day_until_it_frees_up(app, client,
     assert found(client, available_on=day) == {str(listing.id)}
 
     patient = auth("patient")
-    booking_id = book_and_pay(client, patient, listing.service_id, only["start_at"])
+    booking_id = book_and_pay(client, patient, listing, only["start_at"])["id"]
     assert free_slots(client, listing.slug, listing.service_id, day, day) == []
     assert found(client, available_on=day) == set()
 
@@ -338,14 +326,14 @@ def test_available_on_excludes_a_fully_booked_day_until_it_frees_up(app, client,
     assert found(client, available_on=day) == {str(listing.id)}
 
     # An unpaid hold blocks the day too, while it lasts.
-    book(client, patient, listing.service_id, only["start_at"])
+    hold(client, patient, listing, only["start_at"])
     assert found(client, available_on=day) == set()
 
 
 def test_available_on_needs_a_free_slot_for_a_matching_service(app, client, token_for):
-    listing = open_listing(app, therapy="trigger-point-therapy", duration_minutes=30)
+    listing = all_day_listing(app, therapy="trigger-point-therapy", duration_minutes=30)
     owner = token_for(listing.owner_email)
-    add_service(client, owner, therapy="dry-needling", duration_minutes=90)
+    add_extra_service(client, owner, therapy="dry-needling", duration_minutes=90)
     day = utc_today() + timedelta(days=6)
     window = {"start": "10:00", "end": "11:00", "location_id": str(listing.location_id)}
     response = client.post(
@@ -368,9 +356,9 @@ def test_available_on_needs_a_free_slot_for_a_matching_service(app, client, toke
 
 
 def test_price_max_needs_a_matching_service_at_or_under_it(app, client, token_for):
-    mixed = open_listing(app, therapy="trigger-point-therapy", price_cents=12000)
-    add_service(client, token_for(mixed.owner_email), therapy="cupping", price_cents=6000)
-    cheap = open_listing(app, therapy="trigger-point-therapy", price_cents=9000)
+    mixed = all_day_listing(app, therapy="trigger-point-therapy", price_cents=12000)
+    add_extra_service(client, token_for(mixed.owner_email), therapy="cupping", price_cents=6000)
+    cheap = all_day_listing(app, therapy="trigger-point-therapy", price_cents=9000)
 
     body = search(client, price_max=8000)
     assert ids_of(body) == {str(mixed.id)}
@@ -390,9 +378,9 @@ def test_price_max_needs_a_matching_service_at_or_under_it(app, client, token_fo
 
 
 def test_gender_language_and_telehealth_filters(app, client):
-    female = open_listing(app, gender="female", languages=["en", "zh"], telehealth=True)
-    male = open_listing(app, gender="male", languages=["en"], telehealth=False)
-    other = open_listing(app, gender="non_binary", languages=["es", "en"], telehealth=False)
+    female = all_day_listing(app, gender="female", languages=["en", "zh"], telehealth=True)
+    male = all_day_listing(app, gender="male", languages=["en"], telehealth=False)
+    other = all_day_listing(app, gender="non_binary", languages=["es", "en"], telehealth=False)
 
     assert found(client, gender="female") == {str(female.id)}
     assert found(client, gender="male") == {str(male.id)}
@@ -431,25 +419,25 @@ def test_every_filter_narrows_and_all_combine(app, client, token_for, with_avail
         "telehealth": True,
         **north_of(3),
     }
-    target = open_listing(app, **target_profile)
+    target = all_day_listing(app, **target_profile)
     decoys = {
         # podiatry treats knee pain but is not a wanted therapy.
-        "therapy": open_listing(app, **{**target_profile, "therapy": "podiatry"}),
+        "therapy": all_day_listing(app, **{**target_profile, "therapy": "podiatry"}),
         # dry needling is wanted but does not treat knee pain.
-        "condition": open_listing(app, **{**target_profile, "therapy": "dry-needling"}),
-        "q": open_listing(app, **{**target_profile, "name": "Other Name"}),
-        "position": open_listing(app, **{**target_profile, **north_of(40)}),
-        "price_max": open_listing(app, **{**target_profile, "price_cents": 12000}),
-        "gender": open_listing(app, **{**target_profile, "gender": "male"}),
-        "language": open_listing(app, **{**target_profile, "languages": ["en"]}),
-        "telehealth": open_listing(app, **{**target_profile, "telehealth": False}),
+        "condition": all_day_listing(app, **{**target_profile, "therapy": "dry-needling"}),
+        "q": all_day_listing(app, **{**target_profile, "name": "Other Name"}),
+        "position": all_day_listing(app, **{**target_profile, **north_of(40)}),
+        "price_max": all_day_listing(app, **{**target_profile, "price_cents": 12000}),
+        "gender": all_day_listing(app, **{**target_profile, "gender": "male"}),
+        "language": all_day_listing(app, **{**target_profile, "languages": ["en"]}),
+        "telehealth": all_day_listing(app, **{**target_profile, "telehealth": False}),
     }
     lat, lng = ORIGIN
     every = {**KNEE, "lat": lat, "lng": lng}
     if with_available_on:
         # Closed on the day asked for.
         day = utc_today() + timedelta(days=2)
-        decoys["available_on"] = open_listing(app, **target_profile)
+        decoys["available_on"] = all_day_listing(app, **target_profile)
         response = client.post(
             "/api/v1/practitioner/overrides",
             json={"date": day.isoformat(), "windows": []},
@@ -487,8 +475,10 @@ ANY_QUERY = [
 )
 @pytest.mark.parametrize("with_available_on", [False, True], ids=["dates-aside", "all"])
 def test_unapproved_listings_never_appear(app, client, status, with_available_on):
-    approved = open_listing(app, name="Halvard Approved", therapy="dry-needling", gender="female")
-    open_listing(
+    approved = all_day_listing(
+        app, name="Halvard Approved", therapy="dry-needling", gender="female"
+    )
+    all_day_listing(
         app,
         name=f"Halvard {status.value}",
         therapy="dry-needling",
@@ -508,7 +498,7 @@ def test_unapproved_listings_never_appear(app, client, status, with_available_on
 
 
 def test_suspending_hides_a_listing_and_reinstating_shows_it(app, client, auth):
-    listing = open_listing(app, name="Halvard Suspended", therapy="dry-needling")
+    listing = all_day_listing(app, name="Halvard Suspended", therapy="dry-needling")
     admin = auth("admin")
     assert found(client, q="halvard") == {str(listing.id)}
 
@@ -528,9 +518,9 @@ def test_suspending_hides_a_listing_and_reinstating_shows_it(app, client, auth):
 
 
 def test_an_inactive_service_matches_nothing(app, client, token_for):
-    listing = open_listing(app, name="Ilse Moreno", therapy="trigger-point-therapy")
+    listing = all_day_listing(app, name="Ilse Moreno", therapy="trigger-point-therapy")
     owner = token_for(listing.owner_email)
-    needling = add_service(client, owner, therapy="dry-needling", price_cents=3000)
+    needling = add_extra_service(client, owner, therapy="dry-needling", price_cents=3000)
     assert found(client, therapy="dry-needling") == {str(listing.id)}
 
     response = client.patch(
@@ -547,9 +537,9 @@ def test_an_inactive_service_matches_nothing(app, client, token_for):
 
 
 def test_a_deleted_service_matches_nothing(app, client, token_for):
-    listing = open_listing(app, therapy="trigger-point-therapy")
+    listing = all_day_listing(app, therapy="trigger-point-therapy")
     owner = token_for(listing.owner_email)
-    cupping = add_service(client, owner, therapy="cupping")
+    cupping = add_extra_service(client, owner, therapy="cupping")
     response = client.delete(f"/api/v1/practitioner/services/{cupping}", headers=owner)
     assert response.status_code == 204, response.get_data(as_text=True)
     assert found(client, therapy="cupping") == set()
@@ -561,14 +551,14 @@ def test_a_deleted_service_matches_nothing(app, client, token_for):
 
 def test_facets_count_the_results_of_the_current_filters(app, client, token_for):
     listings = [
-        open_listing(app, therapy="dry-needling", gender="female", **north_of(2)),
-        open_listing(app, therapy="dry-needling", gender="male", **north_of(4)),
-        open_listing(app, therapy="trigger-point-therapy", gender="female", **north_of(30)),
-        open_listing(app, therapy="chiropractic", gender="undisclosed", **north_of(6)),
-        open_listing(app, therapy="cupping", gender="non_binary", **north_of(8)),
+        all_day_listing(app, therapy="dry-needling", gender="female", **north_of(2)),
+        all_day_listing(app, therapy="dry-needling", gender="male", **north_of(4)),
+        all_day_listing(app, therapy="trigger-point-therapy", gender="female", **north_of(30)),
+        all_day_listing(app, therapy="chiropractic", gender="undisclosed", **north_of(6)),
+        all_day_listing(app, therapy="cupping", gender="non_binary", **north_of(8)),
     ]
-    add_service(client, token_for(listings[0].owner_email), therapy="cupping")
-    add_service(client, token_for(listings[3].owner_email), therapy="dry-needling")
+    add_extra_service(client, token_for(listings[0].owner_email), therapy="cupping")
+    add_extra_service(client, token_for(listings[3].owner_email), therapy="dry-needling")
     lat, lng = ORIGIN
 
     assert search(client)["facets"] == {
@@ -598,13 +588,13 @@ def test_facets_count_the_results_of_the_current_filters(app, client, token_for)
 
 
 def test_a_filter_value_that_matches_nothing_is_not_an_error(app, client):
-    open_listing(app)
+    all_day_listing(app)
     body = search(client, therapy="hand-therapy", condition="migraine")
     assert (body["items"], body["total"]) == ([], 0)
 
 
 def test_an_unknown_therapy_among_known_ones_is_refused(app, client):
-    open_listing(app)
+    all_day_listing(app)
     response = client.get(
         "/api/v1/practitioners", query_string={"therapy": ["dry-needling", "reiki-healing"]}
     )

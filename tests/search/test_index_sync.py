@@ -19,7 +19,7 @@ from marketplace.search.service import SearchQuery, search_practitioners
 from marketplace.search.sync import CHANGE_LOG_KEPT, prune_changes
 from tests.conftest import make_app
 from tests.factories import create_listing, set_status
-from tests.search.builders import search
+from tests.search.helpers import search
 
 ROOT = Path(__file__).resolve().parents[2]
 

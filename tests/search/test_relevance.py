@@ -34,7 +34,7 @@ from marketplace.demo import seed_demo
 from marketplace.extensions import db
 from marketplace.practitioners.models import ListingStatus, Practitioner, Service
 from tests.conftest import BACKEND, POSTGRES_URL, fresh_postgres_database, make_app
-from tests.search.builders import CLOCK_MODULES, SEARCH_URL
+from tests.search.helpers import CLOCK_MODULES, SEARCH_URL
 
 pytestmark = pytest.mark.committing
 

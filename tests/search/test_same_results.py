@@ -13,8 +13,8 @@ no two listings come closer than 0.04.
 from datetime import UTC, datetime, timedelta
 
 from marketplace.practitioners.models import ListingStatus
-from tests.factories import create_listing
-from tests.search.builders import ALL_DAY, ORIGIN, add_service, north_of, search, set_rating
+from tests.factories import ALL_DAY, add_extra_service, create_listing, set_rating
+from tests.search.helpers import ORIGIN, north_of, search
 
 DAY = 24 * 60
 
@@ -125,11 +125,11 @@ def build_marketplace(app, client, token_for) -> dict:
             set_rating(app, built[key].id, *rating)
     for key, services in EXTRA_SERVICES.items():
         for service in services:
-            add_service(client, token_for(built[key].owner_email), **service)
+            add_extra_service(client, token_for(built[key].owner_email), **service)
     for key, services in INACTIVE_SERVICES.items():
         owner = token_for(built[key].owner_email)
         for service in services:
-            service_id = add_service(client, owner, **service)
+            service_id = add_extra_service(client, owner, **service)
             response = client.patch(
                 f"/api/v1/practitioner/services/{service_id}", json={"active": False}, headers=owner
             )

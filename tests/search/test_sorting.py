@@ -4,30 +4,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.factories import create_listing
-from tests.search.builders import (
-    ALL_DAY,
-    ORIGIN,
-    add_location,
-    add_service,
-    all_items,
-    free_slots,
-    north_of,
-    parse,
-    search,
+from tests.factories import (
+    add_extra_service,
+    add_location_at,
+    all_day_listing,
     set_rating,
-    slugs,
 )
+from tests.helpers import parse
+from tests.search.helpers import ORIGIN, all_items, free_slots, north_of, search, slugs
 
 SORTS = ("relevance", "price", "rating", "soonest", "distance")
 HOUR = 60
-
-
-def open_listing(app, **options):
-    return create_listing(
-        app,
-        **{"timezone": "UTC", "weekly_hours": ALL_DAY, "min_notice_minutes": 0, **options},
-    )
 
 
 def ids(client, **params) -> list[str]:
@@ -40,10 +27,10 @@ def by_id(listings) -> list[str]:
 
 
 def test_price_sorts_by_the_cheapest_matching_service(app, client, token_for):
-    mixed = open_listing(app, therapy="trigger-point-therapy", price_cents=15000)
-    add_service(client, token_for(mixed.owner_email), therapy="cupping", price_cents=5000)
-    middle = open_listing(app, therapy="trigger-point-therapy", price_cents=10000)
-    dear = open_listing(app, therapy="trigger-point-therapy", price_cents=20000)
+    mixed = all_day_listing(app, therapy="trigger-point-therapy", price_cents=15000)
+    add_extra_service(client, token_for(mixed.owner_email), therapy="cupping", price_cents=5000)
+    middle = all_day_listing(app, therapy="trigger-point-therapy", price_cents=10000)
+    dear = all_day_listing(app, therapy="trigger-point-therapy", price_cents=20000)
 
     assert ids(client, sort="price") == [str(mixed.id), str(middle.id), str(dear.id)]
     # Only trigger point therapy counts now, so `mixed` costs 150.00.
@@ -55,10 +42,10 @@ def test_price_sorts_by_the_cheapest_matching_service(app, client, token_for):
 
 
 def test_price_ignores_an_inactive_cheaper_service(app, client, token_for):
-    listing = open_listing(app, price_cents=15000)
+    listing = all_day_listing(app, price_cents=15000)
     owner = token_for(listing.owner_email)
-    cheap = add_service(client, owner, therapy="cupping", price_cents=1000)
-    other = open_listing(app, price_cents=12000)
+    cheap = add_extra_service(client, owner, therapy="cupping", price_cents=1000)
+    other = all_day_listing(app, price_cents=12000)
     assert ids(client, sort="price") == [str(listing.id), str(other.id)]
 
     client.patch(f"/api/v1/practitioner/services/{cheap}", json={"active": False}, headers=owner)
@@ -66,10 +53,10 @@ def test_price_ignores_an_inactive_cheaper_service(app, client, token_for):
 
 
 def test_rating_sorts_by_average_descending_with_the_unrated_last(app, client):
-    best = open_listing(app)
-    unrated = open_listing(app)
-    worst = open_listing(app)
-    good = open_listing(app)
+    best = all_day_listing(app)
+    unrated = all_day_listing(app)
+    worst = all_day_listing(app)
+    good = all_day_listing(app)
     set_rating(app, best.id, 4.9, 10)
     set_rating(app, worst.id, 2.5, 40)
     set_rating(app, good.id, 4.1, 200)
@@ -90,7 +77,7 @@ def test_rating_sorts_by_average_descending_with_the_unrated_last(app, client):
 
 
 def test_rating_ties_break_by_count_then_by_id(app, client):
-    listings = [open_listing(app) for _ in range(4)]
+    listings = [all_day_listing(app) for _ in range(4)]
     for listing in listings[:3]:
         set_rating(app, listing.id, 4.5, 10)
     set_rating(app, listings[3].id, 4.5, 30)
@@ -98,10 +85,10 @@ def test_rating_ties_break_by_count_then_by_id(app, client):
 
 
 def test_soonest_sorts_by_the_next_free_slot_with_the_fully_booked_last(app, client):
-    later = open_listing(app, min_notice_minutes=30 * HOUR)
-    no_hours = open_listing(app, weekly_hours=[])
-    sooner = open_listing(app, min_notice_minutes=2 * HOUR)
-    soonest = open_listing(app, min_notice_minutes=0)
+    later = all_day_listing(app, min_notice_minutes=30 * HOUR)
+    no_hours = all_day_listing(app, weekly_hours=[])
+    sooner = all_day_listing(app, min_notice_minutes=2 * HOUR)
+    soonest = all_day_listing(app, min_notice_minutes=0)
 
     items = search(client, sort="soonest")["items"]
     assert [item["id"] for item in items] == [
@@ -117,15 +104,15 @@ def test_soonest_sorts_by_the_next_free_slot_with_the_fully_booked_last(app, cli
 
 def test_soonest_uses_the_next_slot_of_a_matching_service(app, client, token_for):
     # Open half an hour a day: the 30-minute cupping fits (within a day), the hour never does.
-    short_days = open_listing(
+    short_days = all_day_listing(
         app,
         therapy="cupping",
         duration_minutes=30,
         weekly_hours=[(day, "00:00", "00:30") for day in range(7)],
     )
-    add_service(client, token_for(short_days.owner_email), therapy="dry-needling")
+    add_extra_service(client, token_for(short_days.owner_email), therapy="dry-needling")
     # Bookable only after 30 hours' notice.
-    needler = open_listing(app, therapy="dry-needling", min_notice_minutes=30 * HOUR)
+    needler = all_day_listing(app, therapy="dry-needling", min_notice_minutes=30 * HOUR)
 
     assert ids(client, sort="soonest") == [str(short_days.id), str(needler.id)]
     items = search(client, sort="soonest", therapy="dry-needling")["items"]
@@ -134,7 +121,7 @@ def test_soonest_uses_the_next_slot_of_a_matching_service(app, client, token_for
 
 
 def test_distance_sorts_nearest_first(app, client):
-    listings = {km: open_listing(app, **north_of(km)) for km in (12, 3, 20, 7)}
+    listings = {km: all_day_listing(app, **north_of(km)) for km in (12, 3, 20, 7)}
     lat, lng = ORIGIN
     items = search(client, lat=lat, lng=lng, sort="distance")["items"]
     assert [item["id"] for item in items] == [str(listings[km].id) for km in (3, 7, 12, 20)]
@@ -144,8 +131,8 @@ def test_distance_sorts_nearest_first(app, client):
 
 
 def test_relevance_without_text_prefers_the_better_rated(app, client):
-    low = open_listing(app)
-    high = open_listing(app)
+    low = all_day_listing(app)
+    high = all_day_listing(app)
     set_rating(app, low.id, 3.0, 10)
     set_rating(app, high.id, 4.8, 10)
     assert ids(client) == [str(high.id), str(low.id)]
@@ -153,16 +140,16 @@ def test_relevance_without_text_prefers_the_better_rated(app, client):
 
 
 def test_relevance_with_text_ranks_by_where_the_words_are(app, client):
-    in_bio = open_listing(app, name="Bio Person", bio="Studied the Quorra technique.")
-    in_name = open_listing(app, name="Quorra Vance")
-    in_headline = open_listing(app, name="Head Line", headline="Quorra technique")
+    in_bio = all_day_listing(app, name="Bio Person", bio="Studied the Quorra technique.")
+    in_name = all_day_listing(app, name="Quorra Vance")
+    in_headline = all_day_listing(app, name="Head Line", headline="Quorra technique")
     for listing in (in_bio, in_name, in_headline):
         set_rating(app, listing.id, 4.0, 1)
     set_rating(app, in_bio.id, 5.0, 100)
 
     assert ids(client, q="quorra") == [str(in_name.id), str(in_headline.id), str(in_bio.id)]
     # Two words both in the name beat one word in the name.
-    both = open_listing(app, name="Quorra Technique")
+    both = all_day_listing(app, name="Quorra Technique")
     assert ids(client, q="quorra technique")[0] == str(both.id)
 
 
@@ -174,7 +161,7 @@ def thirteen(app, client, token_for):
     """Thirteen listings with many ties in every sort key."""
     listings = []
     for index in range(13):
-        listing = open_listing(
+        listing = all_day_listing(
             app,
             price_cents=10000 + 1000 * (index % 3),
             min_notice_minutes=(index % 2) * 5 * HOUR,
@@ -207,7 +194,7 @@ def test_page_envelope_and_a_page_past_the_end(app, client, thirteen):
 
 
 def test_ties_break_by_id_in_every_sort(app, client):
-    twins = [open_listing(app, **north_of(4)) for _ in range(5)]
+    twins = [all_day_listing(app, **north_of(4)) for _ in range(5)]
     lat, lng = ORIGIN
     for sort in SORTS:
         assert ids(client, sort=sort, lat=lat, lng=lng) == by_id(twins), sort
@@ -217,7 +204,7 @@ def test_ties_break_by_id_in_every_sort(app, client):
 
 
 def test_an_item_carries_what_a_result_card_shows(app, client, token_for):
-    listing = open_listing(
+    listing = all_day_listing(
         app,
         name="Wren Halloway",
         headline="Dry needling for stubborn glutes",
@@ -230,11 +217,11 @@ def test_an_item_carries_what_a_result_card_shows(app, client, token_for):
         **north_of(9),
     )
     owner = token_for(listing.owner_email)
-    cupping = add_service(
+    cupping = add_extra_service(
         client, owner, therapy="cupping", name="Cupping", duration_minutes=30, price_cents=6000
     )
-    massage = add_service(client, owner, therapy="remedial-massage", price_cents=9000)
-    near = add_location(client, owner, **north_of(2))
+    massage = add_extra_service(client, owner, therapy="remedial-massage", price_cents=9000)
+    near = add_location_at(client, owner, **north_of(2))
     set_rating(app, listing.id, 4.7, 23)
     lat, lng = ORIGIN
 
@@ -275,12 +262,12 @@ def test_an_item_carries_what_a_result_card_shows(app, client, token_for):
 
 
 def test_an_item_without_a_position_has_no_distance(app, client):
-    listing = open_listing(app)
+    listing = all_day_listing(app)
     [item] = search(client)["items"]
     assert item["distance_km"] is None
     assert item["location"]["id"] == str(listing.location_id)
 
 
 def test_slugs_helper_sanity(app, client):
-    listing = open_listing(app)
+    listing = all_day_listing(app)
     assert slugs(client) == [listing.slug]

@@ -27,18 +27,9 @@ from marketplace.practitioners import service as listings
 from marketplace.practitioners.models import Practitioner
 from marketplace.search.models import SearchDocument
 from marketplace.search.sync import take_revision
-from tests.factories import create_listing
-from tests.search.builders import (
-    ALL_DAY,
-    add_service,
-    book,
-    free_slots,
-    freeze_clock,
-    local_today,
-    parse,
-    pay,
-    search,
-)
+from tests.factories import ALL_DAY, add_extra_service, create_listing, hold, pay
+from tests.helpers import parse
+from tests.search.helpers import free_slots, freeze_clock, local_today, search
 
 ZONES = ("Australia/Sydney", "Australia/Perth", "America/New_York", "Europe/London")
 THERAPIES = ("trigger-point-therapy", "dry-needling", "myotherapy", "remedial-massage")
@@ -98,7 +89,7 @@ def build_listing(app, client, token_for, rng: random.Random, index: int) -> Lis
     listing = Listing(built.id, built.slug, zone, built.location_id, owner, [str(built.service_id)])
     if rng.random() < 0.5:
         listing.services.append(
-            add_service(
+            add_extra_service(
                 client,
                 owner,
                 therapy=rng.choice(THERAPIES),
@@ -106,7 +97,7 @@ def build_listing(app, client, token_for, rng: random.Random, index: int) -> Lis
             )
         )
     if rng.random() < 0.3:  # an inactive service has no say in availability
-        inactive = add_service(client, owner, duration_minutes=15)
+        inactive = add_extra_service(client, owner, duration_minutes=15)
         client.patch(
             f"/api/v1/practitioner/services/{inactive}", json={"active": False}, headers=owner
         )
@@ -146,7 +137,7 @@ class Scenario:
             return
         slot = offered[0] if self.rng.random() < 0.5 else self.rng.choice(offered)
         patient = self.rng.choice(self.patients)
-        created = book(self.client, patient, service_id, slot["start_at"])
+        created = hold(self.client, patient, service_id, slot["start_at"])
         if self.rng.random() < self.pay_rate:
             pay(self.client, created["checkout_url"])
         self.bookings.append((created["booking"]["id"], patient, listing))
@@ -316,7 +307,7 @@ def test_refresh_availability_sweeps_lapsed_holds_and_frees_their_slots(
     patient = auth("patient")
     today, tomorrow = now.date(), now.date() + timedelta(days=1)
     first = free_slots(client, listing.slug, listing.service_id, today, tomorrow)[0]
-    held = book(client, patient, listing.service_id, first["start_at"])["booking"]
+    held = hold(client, patient, listing.service_id, first["start_at"])["booking"]
     after_hold = free_slots(client, listing.slug, listing.service_id, today, tomorrow)[0]
     assert parse(after_hold["start_at"]) > parse(first["start_at"])
     [item] = search(client)["items"]

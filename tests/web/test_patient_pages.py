@@ -15,15 +15,21 @@ import icalendar
 import pytest
 import sqlalchemy as sa
 
-from marketplace.availability import service as availability
 from marketplace.bookings.models import Booking, BookingStatus
 from marketplace.extensions import db
-from marketplace.practitioners import service as listings
-from marketplace.practitioners.models import Gender, ListingStatus, Practitioner
-from tests.factories import PASSWORD, create_listing, create_user, set_status
+from marketplace.practitioners.models import Gender, ListingStatus
+from tests.factories import (
+    ALL_DAY,
+    PASSWORD,
+    create_listing,
+    create_override,
+    create_service,
+    create_user,
+    lapse_hold,
+    set_status,
+)
 from tests.web.pages import csrf_token, html, sign_in, submit
 
-ALL_WEEK = [(day, "00:00", "23:59") for day in range(7)]
 SYDNEY = "Australia/Sydney"
 ZONE_WORD = r"AE[DS]T"
 START_VALUE = re.compile(r'name="start_at" value="([^"]+)"')
@@ -99,52 +105,6 @@ def move_into_the_past(app, booking_id, status: BookingStatus) -> None:
                 blocked_end_at=row.blocked_end_at - shift,
                 status=status,
             )
-        )
-        db.session.commit()
-
-    in_app(app, write)
-
-
-def lapse_hold(app, booking_id) -> None:
-    """As if the hold's minutes had run out without a payment."""
-
-    def write():
-        db.session.execute(
-            sa.update(Booking)
-            .where(Booking.id == uuid.UUID(str(booking_id)))
-            .values(hold_expires_at=datetime.now(UTC) - timedelta(minutes=1))
-        )
-        db.session.commit()
-
-    in_app(app, write)
-
-
-def add_service(app, listing_id, **fields) -> uuid.UUID:
-    def write():
-        listing = db.session.get(Practitioner, listing_id)
-        service = listings.create_service(listing, fields)
-        db.session.commit()
-        return service.id
-
-    return in_app(app, write)
-
-
-def open_only_on(app, listing, day: date, start: str, end: str) -> None:
-    """Give `day` its own hours (the listing's only ones when it has no weekly hours)."""
-
-    def write():
-        row = db.session.get(Practitioner, listing.id)
-        availability.set_override(
-            row,
-            day,
-            [
-                {
-                    "start": time.fromisoformat(start),
-                    "end": time.fromisoformat(end),
-                    "location_id": listing.location_id,
-                }
-            ],
-            datetime.now(UTC),
         )
         db.session.commit()
 
@@ -255,7 +215,7 @@ def alert_text(page: str) -> str:
 def listing(app):
     """An approved Sydney listing open around the clock every day, no notice, 24 h free
     cancellation and a 50 % late fee."""
-    return create_listing(app, name="Pia Piriformis", weekly_hours=ALL_WEEK, timezone=SYDNEY)
+    return create_listing(app, name="Pia Piriformis", weekly_hours=ALL_DAY, timezone=SYDNEY)
 
 
 @pytest.fixture
@@ -297,7 +257,7 @@ def test_home_has_the_search_form(client, listing):
 
 
 def test_home_links_popular_conditions_to_their_search(app, client):
-    create_listing(app, name="Hana Homepage", weekly_hours=ALL_WEEK)
+    create_listing(app, name="Hana Homepage", weekly_hours=ALL_DAY)
 
     page = html(client.get("/"))
 
@@ -325,7 +285,7 @@ def names_in(page: str) -> set[str]:
 
 
 def test_search_shows_an_approved_listing_as_a_card(client, app):
-    built = create_listing(app, name="Quentin Quokka", weekly_hours=ALL_WEEK, price_cents=12000)
+    built = create_listing(app, name="Quentin Quokka", weekly_hours=ALL_DAY, price_cents=12000)
 
     response = client.get("/search", query_string={"q": "Quokka"})
 
@@ -346,8 +306,8 @@ def test_search_shows_an_approved_listing_as_a_card(client, app):
     [ListingStatus.DRAFT, ListingStatus.PENDING, ListingStatus.REJECTED, ListingStatus.SUSPENDED],
 )
 def test_search_never_shows_a_listing_that_is_not_approved(app, client, status):
-    create_listing(app, name="Xylo Approved", weekly_hours=ALL_WEEK)
-    create_listing(app, name=f"Xylo {status.value.title()}", weekly_hours=ALL_WEEK, status=status)
+    create_listing(app, name="Xylo Approved", weekly_hours=ALL_DAY)
+    create_listing(app, name=f"Xylo {status.value.title()}", weekly_hours=ALL_DAY, status=status)
 
     for query in ({}, {"therapy": "trigger-point-therapy"}):
         page = html(client.get("/search", query_string={"q": "Xylo", **query}))
@@ -356,7 +316,7 @@ def test_search_never_shows_a_listing_that_is_not_approved(app, client, status):
 
 
 def test_a_suspended_listing_leaves_search(app, client):
-    built = create_listing(app, name="Xylo Soon Suspended", weekly_hours=ALL_WEEK)
+    built = create_listing(app, name="Xylo Soon Suspended", weekly_hours=ALL_DAY)
     assert "Xylo Soon Suspended" in html(client.get("/search?q=Xylo"))
 
     set_status(app, built.id, ListingStatus.SUSPENDED)
@@ -365,7 +325,7 @@ def test_a_suspended_listing_leaves_search(app, client):
 
 
 def test_near_sydney_is_resolved_and_shows_distances(app, client):
-    create_listing(app, name="Yara Surry", weekly_hours=ALL_WEEK)
+    create_listing(app, name="Yara Surry", weekly_hours=ALL_DAY)
     create_listing(
         app, name="Yara Perth", latitude=-31.9523, longitude=115.8613, timezone="Australia/Perth"
     )
@@ -382,7 +342,7 @@ def test_near_sydney_is_resolved_and_shows_distances(app, client):
 
 
 def test_near_a_suburb_is_resolved(app, client):
-    create_listing(app, name="Yara Surry", weekly_hours=ALL_WEEK)
+    create_listing(app, name="Yara Surry", weekly_hours=ALL_DAY)
 
     response = client.get("/search", query_string={"q": "Yara", "near": "Bondi"})
 
@@ -394,7 +354,7 @@ def test_near_a_suburb_is_resolved(app, client):
 
 
 def test_an_unknown_place_is_422_with_the_message_next_to_near(app, client):
-    create_listing(app, name="Yara Surry", weekly_hours=ALL_WEEK)
+    create_listing(app, name="Yara Surry", weekly_hours=ALL_DAY)
 
     response = client.get("/search", query_string={"near": "Atlantisville"})
 
@@ -483,9 +443,9 @@ def test_an_unknown_sort_is_422_with_the_message_next_to_sort(client):
 
 
 def test_therapy_facets_count_the_results(app, client):
-    create_listing(app, name="Zed One", weekly_hours=ALL_WEEK)
-    create_listing(app, name="Zed Two", weekly_hours=ALL_WEEK)
-    create_listing(app, name="Zed Three", weekly_hours=ALL_WEEK, therapy="dry-needling")
+    create_listing(app, name="Zed One", weekly_hours=ALL_DAY)
+    create_listing(app, name="Zed Two", weekly_hours=ALL_DAY)
+    create_listing(app, name="Zed Three", weekly_hours=ALL_DAY, therapy="dry-needling")
 
     page = html(client.get("/search", query_string={"q": "Zed"}))
 
@@ -499,8 +459,8 @@ def test_therapy_facets_count_the_results(app, client):
 
 
 def test_a_therapy_filter_narrows_the_results_and_stays_ticked(app, client):
-    create_listing(app, name="Zed One", weekly_hours=ALL_WEEK)
-    create_listing(app, name="Zed Three", weekly_hours=ALL_WEEK, therapy="dry-needling")
+    create_listing(app, name="Zed One", weekly_hours=ALL_DAY)
+    create_listing(app, name="Zed Three", weekly_hours=ALL_DAY, therapy="dry-needling")
 
     page = html(client.get("/search", query_string={"q": "Zed", "therapy": "dry-needling"}))
 
@@ -510,11 +470,11 @@ def test_a_therapy_filter_narrows_the_results_and_stays_ticked(app, client):
 
 @pytest.fixture
 def three_kinds(app):
-    create_listing(app, name="Zed Female", weekly_hours=ALL_WEEK, gender=Gender.FEMALE)
+    create_listing(app, name="Zed Female", weekly_hours=ALL_DAY, gender=Gender.FEMALE)
     create_listing(
-        app, name="Zed Cheap", weekly_hours=ALL_WEEK, gender=Gender.MALE, price_cents=9000
+        app, name="Zed Cheap", weekly_hours=ALL_DAY, gender=Gender.MALE, price_cents=9000
     )
-    create_listing(app, name="Zed Tele", weekly_hours=ALL_WEEK, telehealth=True)
+    create_listing(app, name="Zed Tele", weekly_hours=ALL_DAY, telehealth=True)
 
 
 @pytest.mark.parametrize(
@@ -545,7 +505,7 @@ def test_a_search_without_the_telehealth_box_includes_telehealth_practitioners(c
 
 
 def test_a_search_from_the_home_page_finds_telehealth_practitioners(app, client):
-    create_listing(app, name="Tessa Tele", weekly_hours=ALL_WEEK, telehealth=True)
+    create_listing(app, name="Tessa Tele", weekly_hours=ALL_DAY, telehealth=True)
 
     page = html(
         client.get(
@@ -557,9 +517,9 @@ def test_a_search_from_the_home_page_finds_telehealth_practitioners(app, client)
 
 
 def test_gender_facets_are_counted(app, client):
-    create_listing(app, name="Zed Female", weekly_hours=ALL_WEEK, gender=Gender.FEMALE)
-    create_listing(app, name="Zed Male", weekly_hours=ALL_WEEK, gender=Gender.MALE)
-    create_listing(app, name="Zed Also Female", weekly_hours=ALL_WEEK, gender=Gender.FEMALE)
+    create_listing(app, name="Zed Female", weekly_hours=ALL_DAY, gender=Gender.FEMALE)
+    create_listing(app, name="Zed Male", weekly_hours=ALL_DAY, gender=Gender.MALE)
+    create_listing(app, name="Zed Also Female", weekly_hours=ALL_DAY, gender=Gender.FEMALE)
 
     page = html(client.get("/search", query_string={"q": "Zed"}))
 
@@ -568,8 +528,8 @@ def test_gender_facets_are_counted(app, client):
 
 
 def test_pages_of_results_keep_the_other_parameters(app, client):
-    create_listing(app, name="Zed Alpha", weekly_hours=ALL_WEEK, price_cents=9000)
-    create_listing(app, name="Zed Beta", weekly_hours=ALL_WEEK, price_cents=11000)
+    create_listing(app, name="Zed Alpha", weekly_hours=ALL_DAY, price_cents=9000)
+    create_listing(app, name="Zed Beta", weekly_hours=ALL_DAY, price_cents=11000)
     query = {"q": "Zed", "per_page": "1", "sort": "price", "therapy": "trigger-point-therapy"}
 
     first = html(client.get("/search", query_string=query))
@@ -603,7 +563,7 @@ def test_pages_of_results_keep_the_other_parameters(app, client):
     [ListingStatus.DRAFT, ListingStatus.PENDING, ListingStatus.REJECTED, ListingStatus.SUSPENDED],
 )
 def test_a_listing_that_is_not_approved_has_no_page(app, client, status):
-    built = create_listing(app, status=status, weekly_hours=ALL_WEEK)
+    built = create_listing(app, status=status, weekly_hours=ALL_DAY)
 
     response = client.get(f"/practitioners/{built.slug}")
 
@@ -619,11 +579,11 @@ def test_practitioner_page_shows_services_locations_and_the_policy_in_words(app,
     built = create_listing(
         app,
         name="Pia Policy",
-        weekly_hours=ALL_WEEK,
+        weekly_hours=ALL_DAY,
         free_cancellation_hours=48,
         late_cancellation_fee_percent=25,
     )
-    add_service(
+    create_service(
         app,
         built.id,
         therapy="dry-needling",
@@ -677,7 +637,7 @@ def test_each_slot_is_a_post_book_form_with_the_contract_fields(client, listing)
 def test_the_picker_opens_on_the_week_of_the_earliest_free_slot(app, client):
     built = create_listing(app, name="Rae Rare", weekly_hours=[])
     day = local_today() + timedelta(days=21)
-    open_only_on(app, built, day, "10:00", "12:00")
+    create_override(app, built.id, day, [("10:00", "12:00", built.location_id)])
 
     page = html(client.get(f"/practitioners/{built.slug}"))
 
@@ -741,7 +701,7 @@ def test_later_shows_the_next_week(client, listing):
 
 
 def test_service_id_chooses_the_service(app, client, listing):
-    second = add_service(
+    second = create_service(
         app,
         listing.id,
         therapy="dry-needling",
@@ -909,7 +869,7 @@ def test_a_time_that_is_no_slot_is_409(app, client, listing, patient):
 
 
 def test_booking_a_listing_that_is_not_public_is_404(app, client, patient):
-    built = create_listing(app, status=ListingStatus.PENDING, weekly_hours=ALL_WEEK)
+    built = create_listing(app, status=ListingStatus.PENDING, weekly_hours=ALL_DAY)
     start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=3)
 
     response = submit(client, "/", "/book", data=book_form(built, start.isoformat()))
@@ -1190,7 +1150,7 @@ def test_inside_the_free_window_the_page_states_the_partial_refund(app, client, 
     built = create_listing(
         app,
         name="Lou Late",
-        weekly_hours=ALL_WEEK,
+        weekly_hours=ALL_DAY,
         free_cancellation_hours=48,
         late_cancellation_fee_percent=50,
     )

@@ -10,18 +10,24 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 
-from marketplace.availability import service as availability
 from marketplace.availability.models import AvailabilityRule, DateOverride, TimeOff
 from marketplace.bookings.models import Booking, BookingStatus
 from marketplace.extensions import db
-from marketplace.payments.money import dollars_text, parse_dollars
-from marketplace.practitioners import service as listings
+from marketplace.money import dollars_text, parse_dollars
 from marketplace.practitioners.models import ListingStatus, Location, Practitioner, Service
-from tests.bookings.helpers import book_and_pay, far_start
-from tests.factories import PASSWORD, create_listing, create_user
+from tests.factories import (
+    ALL_DAY,
+    PASSWORD,
+    book_and_pay,
+    create_listing,
+    create_location,
+    create_override,
+    create_time_off,
+    create_user,
+    far_start,
+)
 from tests.web.pages import csrf_token, html, sign_in, submit
 
-ALL_WEEK = [(day, "00:00", "23:59") for day in range(7)]
 SYDNEY = "Australia/Sydney"
 
 
@@ -124,25 +130,6 @@ def booking_row(app, booking_id) -> dict:
         }
 
     return in_app(app, read)
-
-
-def add_location(app, listing_id, name="Second clinic") -> uuid.UUID:
-    def write():
-        listing = db.session.get(Practitioner, listing_id)
-        place = listings.create_location(
-            listing,
-            {
-                "name": name,
-                "address": "2 Side St",
-                "suburb": "Newtown",
-                "latitude": -33.9,
-                "longitude": 151.18,
-            },
-        )
-        db.session.commit()
-        return place.id
-
-    return in_app(app, write)
 
 
 def assert_field_error(body: str, field_id: str, text: str | None = None) -> None:
@@ -688,7 +675,7 @@ def test_hours_editor_shows_the_week_and_blank_rows(client, owner):
 
 
 def test_saving_several_windows_a_day_at_two_locations(app, client, owner):
-    second = add_location(app, owner.id)
+    second = create_location(app, owner.id)
     form = hours_rows(
         (0, "08:00", "12:00", owner.location_id),
         (0, "13:00", "18:30", second),
@@ -897,18 +884,8 @@ def test_bad_override_input_adds_nothing(app, client, owner, form_of, field_id, 
     assert overrides_of(app, owner.id) == []
 
 
-def make_override(app, listing_id, day: date) -> uuid.UUID:
-    def write():
-        listing = db.session.get(Practitioner, listing_id)
-        override, _ = availability.set_override(listing, day, [], datetime.now(UTC))
-        db.session.commit()
-        return override.id
-
-    return in_app(app, write)
-
-
 def test_deleting_an_override(app, client, owner):
-    override_id = make_override(app, owner.id, future_day())
+    override_id = create_override(app, owner.id, future_day())
     response = submit(
         client, "/dashboard/overrides", action=f"/dashboard/overrides/{override_id}/delete"
     )
@@ -917,7 +894,7 @@ def test_deleting_an_override(app, client, owner):
 
 
 def test_another_practitioners_override_is_not_found(app, client, owner, other):
-    override_id = make_override(app, other.id, future_day())
+    override_id = create_override(app, other.id, future_day())
     response = submit(
         client, "/dashboard/overrides", action=f"/dashboard/overrides/{override_id}/delete"
     )
@@ -926,7 +903,7 @@ def test_another_practitioners_override_is_not_found(app, client, owner, other):
 
 
 def test_override_post_without_csrf_token_is_refused(app, client, owner):
-    override_id = make_override(app, owner.id, future_day())
+    override_id = create_override(app, owner.id, future_day())
     assert (
         client.post("/dashboard/overrides", data=override_form(future_day(20))).status_code == 400
     )
@@ -982,21 +959,8 @@ def test_bad_time_off_adds_nothing(app, client, owner, form, field_id, message):
     assert time_off_of(app, owner.id) == []
 
 
-def make_time_off(app, listing_id) -> uuid.UUID:
-    def write():
-        listing = db.session.get(Practitioner, listing_id)
-        start = datetime.now(UTC) + timedelta(days=5)
-        period = availability.add_time_off(
-            listing, {"start_at": start, "end_at": start + timedelta(hours=3), "reason": ""}
-        )
-        db.session.commit()
-        return period.id
-
-    return in_app(app, write)
-
-
 def test_deleting_time_off(app, client, owner):
-    period_id = make_time_off(app, owner.id)
+    period_id = create_time_off(app, owner.id)
     assert "Delete time off from" in html(client.get("/dashboard/time-off"))
     response = submit(
         client, "/dashboard/time-off", action=f"/dashboard/time-off/{period_id}/delete"
@@ -1006,7 +970,7 @@ def test_deleting_time_off(app, client, owner):
 
 
 def test_another_practitioners_time_off_is_not_found(app, client, owner, other):
-    period_id = make_time_off(app, other.id)
+    period_id = create_time_off(app, other.id)
     response = submit(
         client, "/dashboard/time-off", action=f"/dashboard/time-off/{period_id}/delete"
     )
@@ -1026,7 +990,7 @@ def test_time_off_post_without_csrf_token_is_refused(app, client, owner):
 @pytest.fixture
 def open_listing(app):
     """An approved Sydney listing open every day, so a booking can be made for any day."""
-    return create_listing(app, timezone=SYDNEY, weekly_hours=ALL_WEEK, min_notice_minutes=0)
+    return create_listing(app, timezone=SYDNEY, weekly_hours=ALL_DAY, min_notice_minutes=0)
 
 
 def confirmed_booking(app, listing, start: datetime, patient_name="Jane Patient") -> dict:

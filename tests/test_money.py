@@ -4,7 +4,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from marketplace.payments.money import late_cancellation_refund, percent_of, platform_fee
+from marketplace.money import late_cancellation_refund, percent_of, platform_fee
 
 
 def half_up(amount: int, numerator: int, denominator: int) -> int:
