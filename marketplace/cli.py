@@ -45,7 +45,7 @@ def register(app: Flask) -> None:
         from marketplace.bookings.service import expire_all_lapsed_holds
         from marketplace.db import mark_listing_changed, utc_now
         from marketplace.payments.providers import get_gateway
-        from marketplace.practitioners.models import ListingStatus, Practitioner
+        from marketplace.practitioners.models import Practitioner
         from marketplace.search.models import SearchDocument
         from marketplace.search.sync import prune_changes
 
@@ -57,7 +57,7 @@ def register(app: Flask) -> None:
             )
             # And approved listings without a search document (after an upgrade rebuilt them).
             unindexed = sa.select(Practitioner.id).where(
-                Practitioner.status == ListingStatus.APPROVED,
+                Practitioner.is_public,
                 ~sa.exists().where(SearchDocument.practitioner_id == Practitioner.id),
             )
             listing_ids = sorted(
@@ -65,9 +65,7 @@ def register(app: Flask) -> None:
             )
         else:
             listing_ids = db.session.scalars(
-                sa.select(Practitioner.id)
-                .where(Practitioner.status == ListingStatus.APPROVED)
-                .order_by(Practitioner.id)
+                sa.select(Practitioner.id).where(Practitioner.is_public).order_by(Practitioner.id)
             ).all()
         for start in range(0, len(listing_ids), batch_size):
             now = utc_now()

@@ -41,7 +41,7 @@ from marketplace.payments.checkout import (
 )
 from marketplace.payments.gateway import PaymentGateway
 from marketplace.payments.refunds import refund
-from marketplace.practitioners.models import ListingStatus, Practitioner, Service
+from marketplace.practitioners.models import Practitioner, Service
 
 # Generous for a person, tight for a script sweeping a calendar into holds.
 BOOKING_RATE_LIMIT = "20 per minute"
@@ -113,7 +113,7 @@ def bookable_service(
     listing = db.session.get(Practitioner, service.practitioner_id)
     if refresh:
         db.session.refresh(listing)
-    if listing.status is not ListingStatus.APPROVED:
+    if not listing.is_public:
         raise ValidationFailed("Unknown service.", {"service_id": ["No such service."]})
     if not service.active:
         raise Conflict("This service is not currently offered.")

@@ -11,7 +11,7 @@ from marketplace.accounts.models import User
 from marketplace.catalog.models import Condition, TherapyType, condition_therapies
 from marketplace.errors import Conflict, NotFound
 from marketplace.extensions import db
-from marketplace.practitioners.models import ListingStatus, Practitioner, Service
+from marketplace.practitioners.models import Practitioner, Service
 
 
 def _offering(*group_by: sa.ColumnElement) -> sa.Select:
@@ -20,7 +20,7 @@ def _offering(*group_by: sa.ColumnElement) -> sa.Select:
         sa.select(*group_by, sa.func.count(sa.distinct(Service.practitioner_id)))
         .join(Practitioner, Practitioner.id == Service.practitioner_id)
         .where(
-            Practitioner.status == ListingStatus.APPROVED,
+            Practitioner.is_public,
             Service.is_offered,
         )
         .group_by(*group_by)

@@ -24,7 +24,7 @@ from marketplace.payments.checkout import (
 from marketplace.payments.gateway import PaymentGateway
 from marketplace.payments.models import PaymentEvent
 from marketplace.payments.refunds import refund
-from marketplace.practitioners.models import ListingStatus, Practitioner
+from marketplace.practitioners.models import Practitioner
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def confirm_payment(
 def _slot_still_free(booking: Booking, now: datetime) -> bool:
     listing = booking.listing
     return (
-        listing.status is ListingStatus.APPROVED
+        listing.is_public
         and find_slot(
             listing,
             booking.service.duration_minutes,

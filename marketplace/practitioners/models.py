@@ -123,9 +123,15 @@ class Practitioner(db.Model):
         ),
     )
 
-    @property
+    @hybrid_property
     def is_public(self) -> bool:
+        """Shown to the public (search, profile, slots) and bookable: approved."""
         return self.status is ListingStatus.APPROVED
+
+    @is_public.inplace.expression
+    @classmethod
+    def _is_public_expression(cls) -> sa.ColumnElement[bool]:
+        return cls.status == ListingStatus.APPROVED
 
     def can(self, action: str) -> bool:
         return (self.status, action) in TRANSITIONS

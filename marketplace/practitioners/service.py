@@ -96,9 +96,7 @@ def get_public_listing(id_or_slug: str) -> Practitioner:
     condition = Practitioner.slug == id_or_slug
     with contextlib.suppress(ValueError):
         condition = sa.or_(condition, Practitioner.id == uuid.UUID(id_or_slug))
-    listing = db.session.scalar(
-        sa.select(Practitioner).where(condition, Practitioner.status == ListingStatus.APPROVED)
-    )
+    listing = db.session.scalar(sa.select(Practitioner).where(condition, Practitioner.is_public))
     if listing is None:
         raise NotFound("No such practitioner.")
     return listing

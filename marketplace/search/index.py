@@ -22,7 +22,7 @@ from marketplace.availability.slots import Slot
 from marketplace.db import listings_changed, utc_now
 from marketplace.extensions import db
 from marketplace.locking import lock_practitioner
-from marketplace.practitioners.models import ListingStatus, Location, Practitioner, Service
+from marketplace.practitioners.models import Location, Practitioner, Service
 from marketplace.search.engine import DAY_BITS, microseconds
 from marketplace.search.models import DAY_ZERO, SearchDocument, day_number
 from marketplace.search.sync import changed_documents, number_changes
@@ -63,7 +63,7 @@ def refresh_summary(listing: Practitioner, durations: list[int], now: datetime) 
     db.session.execute(
         sa.delete(AvailabilityDay).where(AvailabilityDay.practitioner_id == listing.id)
     )
-    if listing.status is not ListingStatus.APPROVED or not durations or not listing.timezone:
+    if not listing.is_public or not durations or not listing.timezone:
         return []
     zone = availability.zone_of(listing)
     first_day = now.astimezone(zone).date()
@@ -217,7 +217,7 @@ def reindex_listing(listing_id: uuid.UUID, now: datetime | None = None) -> None:
         .where(Service.practitioner_id == listing_id, Service.is_offered)
         .order_by(Service.therapy_type_id, Service.price_cents, Service.duration_minutes)
     ).all()
-    if listing.status is not ListingStatus.APPROVED or not services:
+    if not listing.is_public or not services:
         db.session.execute(
             sa.delete(AvailabilityDay).where(AvailabilityDay.practitioner_id == listing_id)
         )
