@@ -28,9 +28,10 @@ def _load_token_user(req: Any) -> User | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     user = service.authenticate_token(token.strip(), utc_now())
-    # The loader's own transaction, before the view's: a request that only reads still
-    # records the token's use.
-    db.session.commit()
+    if db.session.dirty:
+        # The use noted, in the loader's own transaction before the view's: a request that
+        # only reads still records it.
+        db.session.commit()
     if user is not None:
         g.authenticated_by_token = True
     return user

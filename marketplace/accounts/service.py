@@ -97,17 +97,16 @@ def issue_token(user: User, name: str = "") -> tuple[ApiToken, str]:
 
 def authenticate_token(plain: str, now: datetime) -> User | None:
     """The user a live token belongs to, noting when it was last used (to the nearest
-    TOKEN_USE_RESOLUTION, so most requests write nothing); flushed, for the caller to
-    commit."""
+    TOKEN_USE_RESOLUTION, so most requests change nothing); the caller commits."""
     token = db.session.scalar(
         sa.select(ApiToken).where(ApiToken.digest == _digest(plain), ApiToken.revoked_at.is_(None))
     )
     if token is None:
         return None
+    user = token.user  # loaded first: its query would flush the stamp the caller looks for
     if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
         token.last_used_at = now
-        db.session.flush()
-    return token.user
+    return user
 
 
 def active_tokens(user: User) -> sa.Select:

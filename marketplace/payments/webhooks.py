@@ -44,8 +44,7 @@ def confirm_payment(
     # Every lapsed hold of the practitioner, this one included: on PostgreSQL the exclusion
     # constraint counts a held row as blocking whatever its expiry, so another lapsed hold on
     # this slot would refuse the confirmation below.
-    expire_lapsed_holds(booking.practitioner_id, now, gateway)
-    db.session.refresh(booking)
+    expire_lapsed_holds(booking.practitioner_id, now, gateway)  # this one too, if lapsed
     before = booking.audit_state()
     booking.record_payment(payment_intent_id, now)
     audit.record_booking(
