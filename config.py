@@ -53,6 +53,8 @@ class Config:
     HOLD_MINUTES = _int_env("HOLD_MINUTES", 15)
     MAX_OPEN_HOLDS = _int_env("MAX_OPEN_HOLDS", 3)
     REDIS_URL = os.environ.get("REDIS_URL")
+    # How long a search's total and facets may be reused for the same filters (0: never).
+    SEARCH_FACETS_CACHE_SECONDS = _int_env("SEARCH_FACETS_CACHE_SECONDS", 30)
 
     # Email (marketplace/notifications): without SMTP_URL messages go to the log, not sent.
     SMTP_URL = os.environ.get("SMTP_URL") or None
@@ -94,6 +96,8 @@ class TestingConfig(Config):
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105
     PLATFORM_FEE_BPS = 1000
     HOLD_MINUTES = 15
+    # Each test sees its own writes' counts; the cache itself is tested with it switched on.
+    SEARCH_FACETS_CACHE_SECONDS = 0
 
 
 class ProductionConfig(Config):

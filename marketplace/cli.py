@@ -30,7 +30,7 @@ def register(app: Flask) -> None:
         "--stale-only",
         is_flag=True,
         help="Only listings whose summary has a day whose first slot has passed, and approved "
-        "listings without a search document (cheap; run every few minutes so `soonest` "
+        "listings without a search row (cheap; run every few minutes so `soonest` "
         "ordering stays exact).",
     )
     def refresh_availability(batch_size: int, stale_only: bool) -> None:
@@ -46,8 +46,7 @@ def register(app: Flask) -> None:
         from marketplace.db import mark_listing_changed, utc_now
         from marketplace.payments.providers import get_gateway
         from marketplace.practitioners.models import Practitioner
-        from marketplace.search.models import SearchDocument
-        from marketplace.search.sync import prune_changes
+        from marketplace.search.models import SearchListing
 
         expired = expire_all_lapsed_holds(utc_now(), get_gateway())
         db.session.commit()
@@ -55,10 +54,10 @@ def register(app: Flask) -> None:
             stale = sa.select(AvailabilityDay.practitioner_id).where(
                 AvailabilityDay.first_bookable_until < utc_now()
             )
-            # And approved listings without a search document (after an upgrade rebuilt them).
+            # And approved listings without a search row (after an upgrade rebuilt them).
             unindexed = sa.select(Practitioner.id).where(
                 Practitioner.is_public,
-                ~sa.exists().where(SearchDocument.practitioner_id == Practitioner.id),
+                ~sa.exists().where(SearchListing.practitioner_id == Practitioner.id),
             )
             listing_ids = sorted(
                 set(db.session.scalars(stale.distinct())) | set(db.session.scalars(unindexed))
@@ -72,8 +71,6 @@ def register(app: Flask) -> None:
             for listing_id in listing_ids[start : start + batch_size]:
                 mark_listing_changed(db.session, listing_id, now)
             db.session.commit()  # rewrites the batch's rows, in id order
-        prune_changes(utc_now())
-        db.session.commit()
         click.echo(f"Expired {len(expired)} lapsed holds; refreshed {len(listing_ids)} listings.")
 
     @app.cli.command("seed-demo")

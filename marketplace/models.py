@@ -14,7 +14,7 @@ from marketplace.catalog.models import Condition, TherapyType
 from marketplace.notifications.models import OutboxMessage
 from marketplace.payments.models import PaymentEvent
 from marketplace.practitioners.models import Location, Practitioner, Service
-from marketplace.search.models import SearchChange, SearchDocument, SearchState
+from marketplace.search.models import SearchListing, SearchOffer, SearchPlace, SearchText
 
 __all__ = [
     "ApiToken",
@@ -29,9 +29,10 @@ __all__ = [
     "OverrideWindow",
     "PaymentEvent",
     "Practitioner",
-    "SearchChange",
-    "SearchDocument",
-    "SearchState",
+    "SearchListing",
+    "SearchOffer",
+    "SearchPlace",
+    "SearchText",
     "Service",
     "TherapyType",
     "TimeOff",

@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 from marketplace.accounts.models import Role, User
 from marketplace.db import after_commit
 from marketplace.extensions import db
+from marketplace.search.models import include_object
 from tests.conftest import make_app
 from tests.factories import PASSWORD
 from tests.helpers import count_rows, problem_of
@@ -90,7 +91,11 @@ def test_migrations_match_the_models(app):
     with app.app_context(), db.engine.connect() as connection:
         context = MigrationContext.configure(
             connection,
-            opts={"compare_type": True, "render_as_batch": True},
+            opts={
+                "compare_type": True,
+                "render_as_batch": True,
+                "include_object": include_object,
+            },
         )
         diff = alembic.autogenerate.compare_metadata(context, db.metadata)
     assert diff == []

@@ -14,6 +14,8 @@ from rq import Queue, SimpleWorker
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 
+from marketplace.extensions import redis_connection
+
 log = logging.getLogger(__name__)
 
 WAITING = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED, JobStatus.CREATED}
@@ -21,10 +23,7 @@ JOB_TIMEOUT_SECONDS = 90  # under the lease: a hung send is stopped before anoth
 
 
 def connection(app: Flask) -> Redis:
-    cached = app.extensions.get("outbox_redis")
-    if cached is None:
-        cached = app.extensions["outbox_redis"] = Redis.from_url(app.config["REDIS_URL"])
-    return cached
+    return redis_connection(app)
 
 
 def outbox_queue(app: Flask) -> Queue:

@@ -1,11 +1,11 @@
-"""Keeping the search documents and the availability summary in step with the listings.
+"""Keeping the search rows and the availability summary in step with the listings.
 
 A service that changes a listing's availability or searchable text marks it
 (`marketplace.db.mark_listing_changed`); as that transaction commits, the one commit hook here
 runs `reindex_listing` for each marked listing, under the practitioner's lock, so neither lags
 a committed change (except for time passing: holds lapsing and days rolling over, which the
-`refresh-availability` command catches up on). The hook then numbers the documents written
-(see `sync`), which is how every worker's in-memory index learns of them.
+`refresh-availability` command catches up on). Search reads those rows in the next
+transaction, so it never lags either.
 """
 
 import uuid
@@ -23,9 +23,15 @@ from marketplace.db import listings_changed, utc_now
 from marketplace.extensions import db
 from marketplace.locking import lock_practitioner
 from marketplace.practitioners.models import Location, Practitioner, Service
-from marketplace.search.engine import DAY_BITS, microseconds
-from marketplace.search.models import DAY_ZERO, SearchDocument, day_number
-from marketplace.search.sync import changed_documents, number_changes
+from marketplace.search.models import (
+    SearchListing,
+    SearchOffer,
+    SearchPlace,
+    SearchText,
+    day_number,
+    rank_base,
+    therapy_bit,
+)
 from marketplace.search.text import term_string
 
 
@@ -96,12 +102,12 @@ def refresh_summary(listing: Practitioner, durations: list[int], now: datetime) 
 
 
 def bookable_days(rows: list[dict], today: date, durations: list[int]) -> dict:
-    """The document's days columns from the summary rows of every duration (see
-    SearchDocument): bits counted from `today`, and until when they hold."""
+    """The listing row's days columns from the summary rows of every duration (see
+    SearchListing): one character a day from `today`, and until when they hold."""
     by_offset: dict[int, list[dict]] = {}
     for row in rows:
         offset = (row["day"] - today).days
-        if 0 <= offset < DAY_BITS:
+        if offset >= 0:
             by_offset.setdefault(offset, []).append(row)
     columns: dict = {
         "days_base": day_number(today),
@@ -111,13 +117,14 @@ def bookable_days(rows: list[dict], today: date, durations: list[int]) -> dict:
         "next_day_every_until": None,
         "later_days_until": None,
     }
-    any_bits = every_bits = 0
+    length = max(by_offset, default=-1) + 1
+    any_days, every_days = ["0"] * length, ["0"] * length
     for offset, day_rows in by_offset.items():
         deadlines = [row["last_bookable_until"] for row in day_rows]
         every = {row["duration_minutes"] for row in day_rows} == set(durations)
-        any_bits |= 1 << offset
+        any_days[offset] = "1"
         if every:
-            every_bits |= 1 << offset
+            every_days[offset] = "1"
         if offset < 2:
             prefix = "base_day" if offset == 0 else "next_day"
             columns[f"{prefix}_any_until"] = max(deadlines)
@@ -125,82 +132,112 @@ def bookable_days(rows: list[dict], today: date, durations: list[int]) -> dict:
         else:
             earliest = columns["later_days_until"]
             columns["later_days_until"] = min(deadlines + ([earliest] if earliest else []))
-    columns["days_any"] = format(any_bits, "x")
-    columns["days_every"] = format(every_bits, "x")
+    columns["days_any"] = "".join(any_days)
+    columns["days_every"] = "".join(every_days)
     return columns
 
 
-def next_slots(rows: list[dict]) -> list[list[int]]:
-    """[minutes, first free slot, bookable until] of each duration in the summary rows."""
+def next_slots(rows: list[dict]) -> dict[int, tuple[datetime, datetime]]:
+    """{minutes: (first free slot, bookable until)} of each duration in the summary rows."""
     first: dict[int, dict] = {}
     for row in rows:
         earliest = first.get(row["duration_minutes"])
         if earliest is None or row["first_slot_at"] < earliest["first_slot_at"]:
             first[row["duration_minutes"]] = row
-    return [
-        [minutes, microseconds(row["first_slot_at"]), microseconds(row["first_bookable_until"])]
+    return {
+        minutes: (row["first_slot_at"], row["first_bookable_until"])
         for minutes, row in sorted(first.items())
-    ]
+    }
 
 
-def _write_document(
-    listing: Practitioner, services: list, days: list[dict], durations: list[int], today: date
-) -> None:
-    """`services`: (therapy id, price, minutes) of each active service; `days`: the summary's
-    rows for those `durations`."""
-    places = db.session.execute(
-        sa.select(Location.latitude, Location.longitude)
-        .where(Location.practitioner_id == listing.id, Location.deleted_at.is_(None))
-        .order_by(Location.created_at, Location.id)
-    ).all()
-    _upsert(
-        listing.id,
-        {
-            "listed": True,
+@dataclass(frozen=True)
+class SearchRows:
+    """A listing's rows in the four search tables, as values to insert."""
+
+    listing: dict
+    offers: list[dict]
+    places: list[dict]
+    text: dict
+
+
+def search_rows(
+    listing: Practitioner,
+    services: list,
+    days: list[dict],
+    places: list,
+    today: date,
+) -> SearchRows:
+    """What search stores of a public listing (pure). `services`: (therapy id, price,
+    minutes) of each active service, in that order; `days`: the summary's rows for their
+    durations; `places`: (latitude, longitude) of each active location, in order."""
+    durations = sorted({minutes for _therapy_id, _price, minutes in services})
+    slots = next_slots(days)
+    first_at = min((at for at, _until in slots.values()), default=None)
+    key = {"practitioner_id": listing.id}
+    therapy_bits = 0
+    for therapy_id, _price, _minutes in services:
+        therapy_bits |= therapy_bit(therapy_id)
+    languages = " ".join(listing.languages or [])
+    return SearchRows(
+        listing={
+            **key,
             "gender": listing.gender.value,
-            "languages": list(listing.languages or []),
+            "languages": f" {languages} " if languages else " ",
             "telehealth": listing.telehealth,
+            "therapy_bits": therapy_bits,
+            "price_from_cents": min(price for _therapy_id, price, _minutes in services),
             "rating_average": listing.rating_average,
             "rating_count": listing.rating_count,
-            "offers": [list(service) for service in services],
-            "next_slots": next_slots(days),
-            "places": [[latitude, longitude] for latitude, longitude in places],
+            "rank_base": rank_base(listing.rating_average),
+            "next_available_at": first_at,
+            "next_available_until": max(
+                (until for at, until in slots.values() if at == first_at), default=None
+            ),
+            **bookable_days(days, today, durations),
+        },
+        offers=[
+            {
+                **key,
+                "position": position,
+                "therapy_id": therapy_id,
+                "price_cents": price,
+                "duration_minutes": minutes,
+                "next_at": slots.get(minutes, (None, None))[0],
+                "next_until": slots.get(minutes, (None, None))[1],
+            }
+            for position, (therapy_id, price, minutes) in enumerate(services)
+        ],
+        places=[
+            {**key, "position": position, "latitude": latitude, "longitude": longitude}
+            for position, (latitude, longitude) in enumerate(places)
+        ],
+        text={
+            **key,
             "name_terms": term_string(listing.display_name),
             "headline_terms": term_string(listing.headline, listing.profession),
             "bio_terms": term_string(listing.bio),
-            **bookable_days(days, today, durations),
+            "tag_terms": " ".join(
+                f"t{therapy_id}" for therapy_id in sorted({s[0] for s in services})
+            ),
         },
     )
 
 
-def _upsert(listing_id: uuid.UUID, values: dict) -> None:
-    document = db.session.get(SearchDocument, listing_id)
-    if document is None:
-        document = SearchDocument(practitioner_id=listing_id)
-        db.session.add(document)
-    for name, value in values.items():
-        setattr(document, name, value)
-    db.session.flush()
-    changed_documents(db.session).add(listing_id)
+def _write_rows(rows: SearchRows) -> None:
+    for model, values in (
+        (SearchListing, [rows.listing]),
+        (SearchText, [rows.text]),
+        (SearchOffer, rows.offers),
+        (SearchPlace, rows.places),
+    ):
+        if values:
+            db.session.execute(sa.insert(model), values)
 
 
 def _unlist(listing_id: uuid.UUID) -> None:
-    """Out of search: the row stays, unlisted, so every worker's copy drops the listing."""
-    if db.session.get(SearchDocument, listing_id) is None:
-        return
-    _upsert(
-        listing_id,
-        {
-            "listed": False,
-            "offers": [],
-            "next_slots": [],
-            "places": [],
-            "name_terms": "",
-            "headline_terms": "",
-            "bio_terms": "",
-            **bookable_days([], DAY_ZERO, []),
-        },
-    )
+    """Out of search: its rows go (the listing's other tables refer to its listing row)."""
+    for model in (SearchOffer, SearchPlace, SearchText, SearchListing):
+        db.session.execute(sa.delete(model).where(model.practitioner_id == listing_id))
 
 
 def reindex_listing(listing_id: uuid.UUID, now: datetime | None = None) -> None:
@@ -217,22 +254,26 @@ def reindex_listing(listing_id: uuid.UUID, now: datetime | None = None) -> None:
         .where(Service.practitioner_id == listing_id, Service.is_offered)
         .order_by(Service.therapy_type_id, Service.price_cents, Service.duration_minutes)
     ).all()
+    _unlist(listing_id)
     if not listing.is_public or not services:
         db.session.execute(
             sa.delete(AvailabilityDay).where(AvailabilityDay.practitioner_id == listing_id)
         )
-        _unlist(listing_id)
         return
     today = now.astimezone(availability.zone_of(listing)).date()
     durations = sorted({minutes for _therapy_id, _price, minutes in services})
     days = refresh_summary(listing, durations, now)
-    _write_document(listing, services, days, durations, today)
+    places = db.session.execute(
+        sa.select(Location.latitude, Location.longitude)
+        .where(Location.practitioner_id == listing.id, Location.deleted_at.is_(None))
+        .order_by(Location.created_at, Location.id)
+    ).all()
+    _write_rows(search_rows(listing, services, days, places, today))
 
 
 @sa.event.listens_for(so.Session, "before_commit")
 def _rewrite_changed_listings(session: so.Session) -> None:
-    """As a transaction commits: rewrite the rows of every listing it marked changed, then
-    number the documents written. One hook, so the numbering always comes last."""
+    """As a transaction commits: rewrite the rows of every listing it marked changed."""
     if session.in_nested_transaction():
         return  # a savepoint released: the transaction goes on
     marks = listings_changed(session)  # made on db.session, which reindex_listing writes
@@ -241,4 +282,3 @@ def _rewrite_changed_listings(session: so.Session) -> None:
     for listing_id in sorted(marks):
         now = marks[listing_id]
         reindex_listing(listing_id, at_commit if now is None else now)
-    number_changes(session)

@@ -1,9 +1,8 @@
-"""The search index as stored: one document per listing, and the log that orders their changes.
+"""What search reads, as stored: narrow rows rewritten in the same transaction as the change.
 
-A document holds everything search filters, counts and sorts a listing by, denormalised by
-`index.reindex_listing` in the same transaction as whatever changed it. Each worker keeps the
-documents in memory (see `engine`) and catches up with the committed changes before every
-search, by revision (see `sync`).
+Only listings search can return (approved, with at least one active service) have rows.
+`index.reindex_listing` writes all four tables of a listing at once; `service` answers every
+search with SQL over them.
 """
 
 import uuid
@@ -12,83 +11,152 @@ from datetime import date, datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from marketplace.db import utc_now
 from marketplace.extensions import db
 
 DAY_ZERO = date(2000, 1, 1)
+# Therapy ids below this have a bit in `SearchListing.therapy_bits` (the taxonomy has about
+# twenty); a larger id is matched and counted through `SearchOffer` instead.
+THERAPY_BITS = 63
+NEUTRAL_RATING = 3.5
+# The ranking blend is kept in millionths, so that both backends add and compare integers.
+RANK_UNIT = 1_000_000
+
+# Kept by the migrations but not mapped: PostgreSQL's tsvector and its GIN index, the GiST
+# index of places, and SQLite's FTS5 table with the shadow tables FTS5 makes.
+UNMAPPED_SCHEMA = frozenset(
+    {
+        "search_vector",
+        "ix_search_texts_vector",
+        "ix_search_places_point",
+        "search_texts_fts",
+        "search_texts_fts_data",
+        "search_texts_fts_idx",
+        "search_texts_fts_content",
+        "search_texts_fts_docsize",
+        "search_texts_fts_config",
+    }
+)
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic hook: leave the unmapped full-text and geometry machinery alone."""
+    return not (reflected and compare_to is None and name in UNMAPPED_SCHEMA)
 
 
 def day_number(day: date) -> int:
-    """A date as a plain integer, so that bookable days can be bits of one number."""
+    """A date as a plain integer, so that SQL on either backend can subtract two of them."""
     return (day - DAY_ZERO).days
 
 
-class SearchDocument(db.Model):
-    """A listing as search sees it. A listing that leaves search keeps its row, unlisted, so
-    that every worker's copy learns it is gone."""
+def therapy_bit(therapy_id: int) -> int:
+    return 1 << therapy_id if 0 <= therapy_id < THERAPY_BITS else 0
 
-    __tablename__ = "search_documents"
+
+def rank_base(rating_average: float | None) -> int:
+    """The stored part of the relevance blend: minus the rating (unrated counts as neutral),
+    in millionths, so that the best rated sort first."""
+    rating = NEUTRAL_RATING if rating_average is None else rating_average
+    return -round(rating * RANK_UNIT)
+
+
+class SearchListing(db.Model):
+    """A listing as search filters, counts and sorts it: one narrow row."""
+
+    __tablename__ = "search_listings"
 
     practitioner_id: so.Mapped[uuid.UUID] = so.mapped_column(
         sa.ForeignKey("practitioners.id", ondelete="CASCADE"), primary_key=True
     )
-    # The search change that last wrote this row (see SearchChange).
-    revision: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0, index=True)
-    # Approved, with at least one active service: the only listings search returns.
-    listed: so.Mapped[bool] = so.mapped_column(default=False)
-    gender: so.Mapped[str] = so.mapped_column(sa.String(20), default="")
-    languages: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
-    telehealth: so.Mapped[bool] = so.mapped_column(default=False)
-    rating_average: so.Mapped[float | None]
-    rating_count: so.Mapped[int] = so.mapped_column(default=0)
-    # [therapy id, price in cents, minutes] of each active service.
-    offers: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
-    # [minutes, first free slot, until when it can be booked] of each active duration with a
-    # free slot in the horizon (instants in microseconds since 1970), from the summary.
-    next_slots: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
-    # [latitude, longitude] of each active location.
-    places: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
-    # Normalised words (search.text.terms) of the name, the headline and profession, the bio.
-    name_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
-    headline_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
-    bio_terms: so.Mapped[str] = so.mapped_column(sa.Text, default="")
-
-    # From the availability summary: the local days with a bookable slot, as bits (in
-    # hexadecimal) counted from `days_base` (the listing's local date when written), of any
-    # service, and of every service's duration.
-    days_base: so.Mapped[int] = so.mapped_column(default=0)
-    days_any: so.Mapped[str] = so.mapped_column(sa.Text, default="0")
-    days_every: so.Mapped[str] = so.mapped_column(sa.Text, default="0")
-    # The bits of days_base and the day after stay true until the last slot of that day can no
-    # longer be booked: until these instants (of any service; of the service that stops first).
+    gender: so.Mapped[str] = so.mapped_column(sa.String(20))
+    # Language codes, space separated with a space each side: " en fr ".
+    languages: so.Mapped[str] = so.mapped_column(sa.String(400))
+    telehealth: so.Mapped[bool]
+    # One bit per therapy an active service is of (see therapy_bit).
+    therapy_bits: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    price_from_cents: so.Mapped[int]
+    rating_average: so.Mapped[float | None] = so.mapped_column(sa.Double)
+    rating_count: so.Mapped[int]
+    rank_base: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    # The first free slot of any active service, and until when it can be booked (the latest
+    # such instant when several durations share that slot).
+    next_available_at: so.Mapped[datetime | None]
+    next_available_until: so.Mapped[datetime | None]
+    # The local days with a bookable slot, as a string of 0s and 1s counted from `days_base`
+    # (a day_number: the listing's local date when written), of any active service and of
+    # every active service's duration.
+    days_base: so.Mapped[int]
+    days_any: so.Mapped[str] = so.mapped_column(sa.Text)
+    days_every: so.Mapped[str] = so.mapped_column(sa.Text)
+    # The first two days stay true until the last slot of that day can no longer be booked:
+    # until these instants (of any service; of the service that stops first).
     base_day_any_until: so.Mapped[datetime | None]
     base_day_every_until: so.Mapped[datetime | None]
     next_day_any_until: so.Mapped[datetime | None]
     next_day_every_until: so.Mapped[datetime | None]
-    # The later bits stay true until the first of those days' last slots can no longer be
-    # booked; past that instant search asks the summary itself.
+    # The later days stay true until the first of their last slots can no longer be booked;
+    # past that instant search asks the summary itself.
     later_days_until: so.Mapped[datetime | None]
-    updated_at: so.Mapped[datetime] = so.mapped_column(default=utc_now, onupdate=utc_now)
+
+    __table_args__ = (
+        sa.Index("ix_search_listings_rank", "rank_base", "practitioner_id"),
+        sa.Index("ix_search_listings_next", "next_available_at", "practitioner_id"),
+        sa.Index("ix_search_listings_price", "price_from_cents", "practitioner_id"),
+    )
 
 
-class SearchChange(db.Model):
-    """One committed transaction that changed documents: revisions grow in commit order.
+class SearchOffer(db.Model):
+    """One active service of a listing: what a therapy and price filter, a cheapest matching
+    price and a next slot of a matching service are read from."""
 
-    The token tells a worker whether the revision it last read is still the one committed (a
-    transaction it saw may have been rolled back, and its number reused).
+    __tablename__ = "search_offers"
+
+    practitioner_id: so.Mapped[uuid.UUID] = so.mapped_column(
+        sa.ForeignKey("search_listings.practitioner_id", ondelete="CASCADE"), primary_key=True
+    )
+    position: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
+    therapy_id: so.Mapped[int]
+    price_cents: so.Mapped[int]
+    duration_minutes: so.Mapped[int]
+    # The first free slot of this duration, and until when it can be booked.
+    next_at: so.Mapped[datetime | None]
+    next_until: so.Mapped[datetime | None]
+
+    __table_args__ = (
+        sa.Index("ix_search_offers_therapy", "therapy_id", "price_cents", "practitioner_id"),
+    )
+
+
+class SearchPlace(db.Model):
+    """One active location of a listing. PostgreSQL also indexes it as a point (GiST)."""
+
+    __tablename__ = "search_places"
+
+    practitioner_id: so.Mapped[uuid.UUID] = so.mapped_column(
+        sa.ForeignKey("search_listings.practitioner_id", ondelete="CASCADE"), primary_key=True
+    )
+    position: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
+    latitude: so.Mapped[float] = so.mapped_column(sa.Double)
+    longitude: so.Mapped[float] = so.mapped_column(sa.Double)
+
+    __table_args__ = (sa.Index("ix_search_places_latitude", "latitude", "longitude"),)
+
+
+class SearchText(db.Model):
+    """A listing's words as search terms (search.text.terms), a field a column.
+
+    `tag_terms` names the therapies it offers (`t<id>`), which a word of `q` naming a therapy
+    finds. Which listings hold a word is found by a full-text index over these columns:
+    PostgreSQL's generated, weighted tsvector `search_vector` (name A, headline B, bio C, tags
+    D) with a GIN index; on SQLite the FTS5 table `search_texts_fts`, kept by triggers. How
+    well a listing matches is then scored from the columns themselves, the same SQL on both.
     """
 
-    __tablename__ = "search_changes"
+    __tablename__ = "search_texts"
 
-    revision: so.Mapped[int] = so.mapped_column(sa.BigInteger, primary_key=True)
-    token: so.Mapped[str] = so.mapped_column(sa.String(32))
-    committed_at: so.Mapped[datetime] = so.mapped_column(default=utc_now)
-
-
-class SearchState(db.Model):
-    """A single row whose lock hands out revisions in commit order."""
-
-    __tablename__ = "search_state"
-
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    revision: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    practitioner_id: so.Mapped[uuid.UUID] = so.mapped_column(
+        sa.ForeignKey("search_listings.practitioner_id", ondelete="CASCADE"), primary_key=True
+    )
+    name_terms: so.Mapped[str] = so.mapped_column(sa.Text)
+    headline_terms: so.Mapped[str] = so.mapped_column(sa.Text)
+    bio_terms: so.Mapped[str] = so.mapped_column(sa.Text)
+    tag_terms: so.Mapped[str] = so.mapped_column(sa.Text)

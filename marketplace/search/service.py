@@ -1,14 +1,17 @@
-"""Practitioner search: filters, sorts, facets and pages.
+"""Practitioner search: filters, sorts, facets and pages, answered by SQL.
 
-The in-memory index (`engine`, kept current by `sync`) decides which listings match, counts
-them and orders them; the database answers what the index cannot (a summary probe for days
-whose bits have expired, the exact next slot of a page's listings) and describes the page.
+Every search reads the narrow rows `index` keeps in step with the listings (see `models`):
+one statement finds the page of ids in the order asked, one `GROUP BY` counts the total and
+facets (kept a few seconds per filter set, see `counts`), and reads by key describe the page.
+The summary answers what those rows cannot: a day whose stored bits may have expired, and
+the exact next slot of a listing whose stored one has passed its notice.
 """
 
+import math
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -20,29 +23,34 @@ from marketplace.catalog.models import Condition, TherapyType, condition_therapi
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.practitioners.models import Location, Practitioner, Service
-from marketplace.search.engine import (
-    SORTS,
-    Criteria,
-    Matches,
-    Named,
-    Near,
-    SearchIndex,
-    Term,
-    instant,
-    microseconds,
+from marketplace.search import counts
+from marketplace.search.geo import EARTH_RADIUS_KM, bounding_box, haversine_km
+from marketplace.search.models import (
+    RANK_UNIT,
+    THERAPY_BITS,
+    SearchListing,
+    SearchOffer,
+    SearchPlace,
+    SearchText,
+    day_number,
+    therapy_bit,
 )
-from marketplace.search.geo import haversine_km
-from marketplace.search.models import day_number
-from marketplace.search.sync import synced_index
 from marketplace.search.text import known_terms, nearest_word, stem, terms, words
 
 __all__ = ["SORTS", "SearchQuery", "search_practitioners"]
 
+SORTS = ("relevance", "distance", "price", "rating", "soonest")
 # How many times `soonest` reads exact next slots from the summary for listings reaching the
-# page before it settles for the index's bounds.
+# page before it settles for the stored bounds.
 MAX_SOONEST_ROUNDS = 5
-# Listings per summary probe (a bound on the statement's parameters).
-PROBE_CHUNK = 1000
+# A word of `q` in the name counts 4, in the headline 2, in the bio 1; naming a therapy the
+# listing offers (or a condition one of them treats), 2.
+NAME, HEADLINE, BIO, TAG = 4, 2, 1, 2
+# Relevance blends the rating with being free this week (worth a star) and, when located,
+# nearness: every 2 km away weigh a star. In the blend's millionths of a star, per metre:
+PER_METRE = RANK_UNIT // 2000
+SOON = timedelta(days=7)
+TEXT_FIELDS = "{name_terms headline_terms bio_terms}"
 
 
 @dataclass
@@ -139,8 +147,56 @@ def _taxonomy(active_names: dict[int, str]) -> _Taxonomy:
     return _Taxonomy(vocabulary, conditions, frozenset(spellings))
 
 
+@dataclass(frozen=True)
+class Term:
+    """One word of `q`: a prefix of a listing's words, or a therapy the listing offers whose
+    name (or a treated condition's name or synonym) holds a word with that prefix."""
+
+    prefix: str
+    tag_therapies: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Named:
+    """A condition that `q` names. A listing that treats it (offers one of `therapies`) and
+    names it in its own text (holds every term of one of `phrases`: the condition's name and
+    synonyms) ranks before those that match `q` otherwise."""
+
+    therapies: frozenset[int]
+    phrases: tuple[tuple[str, ...], ...]
+
+
+def _on_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _text_vector_matches(tsquery: str):
+    """PostgreSQL: the listing's weighted terms match `tsquery` (through the GIN index)."""
+    return sa.literal_column("search_texts.search_vector").op("@@")(
+        sa.func.to_tsquery(sa.literal_column("'simple'"), sa.literal(tsquery, sa.Text))
+    )
+
+
+def _fts_ids(match: str):
+    """SQLite: the ids of the listings whose FTS5 row matches `match`."""
+    return (
+        sa.select(sa.literal_column("practitioner_id"))
+        .select_from(sa.table("search_texts_fts"))
+        .where(sa.literal_column("search_texts_fts").op("MATCH")(sa.literal(match, sa.Text)))
+    )
+
+
+def _held(term: str) -> bool:
+    """Whether some listing's name, headline or bio holds a word starting with `term`."""
+    if _on_postgres():
+        probe = sa.select(SearchText.practitioner_id).where(_text_vector_matches(f"{term}:*ABC"))
+    else:
+        probe = _fts_ids(f'{TEXT_FIELDS} : "{term}"*')
+    return db.session.execute(probe.limit(1)).first() is not None
+
+
 def _text_query(
-    q: str | None, active_names: dict[int, str], index: SearchIndex
+    q: str | None, active_names: dict[int, str]
 ) -> tuple[tuple[Term, ...], tuple[Named, ...]]:
     """The words of `q`, each with the therapies it names (an active therapy whose name has
     a word starting with it, or any therapy treating a condition whose name or synonyms do);
@@ -156,7 +212,7 @@ def _text_query(
     found = []
     for word in typed:
         term = stem(word)
-        if not index.knows(term) and not taxonomy.knows(term):
+        if not taxonomy.knows(term) and not _held(term):
             corrected = nearest_word(word, taxonomy.spellings)
             if corrected is not None:
                 term = stem(corrected)
@@ -181,14 +237,454 @@ def _text_query(
     return text_terms, named
 
 
-def _matching_service(query: SearchQuery, therapy_ids: list[int] | None) -> list:
-    """What a service must be to match the query."""
-    conditions = [Service.is_offered]
+def _offer_conditions(query: SearchQuery, therapy_ids: list[int] | None) -> list | None:
+    """What a listing's search offer must be to match the query (None: any active one)."""
+    if therapy_ids is None and query.price_max is None:
+        return None
+    conditions = []
     if therapy_ids is not None:
-        conditions.append(Service.therapy_type_id.in_(therapy_ids))
+        conditions.append(SearchOffer.therapy_id.in_(therapy_ids))
     if query.price_max is not None:
-        conditions.append(Service.price_cents <= query.price_max)
+        conditions.append(SearchOffer.price_cents <= query.price_max)
     return conditions
+
+
+def _offers_one_of(therapy_ids) -> sa.ColumnElement[bool]:
+    """The listing offers one of `therapy_ids`: its bits, and its offers for larger ids."""
+    mask = 0
+    for therapy_id in therapy_ids:
+        mask |= therapy_bit(therapy_id)
+    offers = []
+    if mask:
+        offers.append(SearchListing.therapy_bits.op("&")(mask) != 0)
+    beyond_bits = sorted(t for t in therapy_ids if t >= THERAPY_BITS)
+    if beyond_bits:
+        offers.append(_has_offer([SearchOffer.therapy_id.in_(beyond_bits)]))
+    return sa.or_(*offers) if offers else sa.false()
+
+
+def _has_offer(conditions: list) -> sa.ColumnElement[bool]:
+    return sa.exists().where(
+        SearchOffer.practitioner_id == SearchListing.practitioner_id, *conditions
+    )
+
+
+def _starts_a_word(column, prefix: str) -> sa.ColumnElement[bool]:
+    return (sa.literal(" ") + column).like(f"% {prefix}%")
+
+
+def _text_match(text_terms: Sequence[Term], named: Sequence[Named]):
+    """(the conditions every listing matching `q` meets, its score, how many of the named
+    conditions it treats and names). On PostgreSQL the first is the GIN index's, on SQLite
+    FTS5's; both backends then score the candidates from the term columns alike."""
+    if _on_postgres():
+        prefilter = _text_vector_matches(
+            " & ".join(
+                f"({term.prefix}:*ABC"
+                + "".join(f" | t{therapy_id}" for therapy_id in sorted(term.tag_therapies))
+                + ")"
+                for term in text_terms
+            )
+        )
+    else:
+        prefilter = SearchListing.practitioner_id.in_(
+            _fts_ids(
+                " AND ".join(
+                    f'({TEXT_FIELDS} : "{term.prefix}"*'
+                    + "".join(f' OR tag_terms : "t{t}"' for t in sorted(term.tag_therapies))
+                    + ")"
+                    for term in text_terms
+                )
+            )
+        )
+    conditions, score = [prefilter], []
+    for term in text_terms:
+        tagged = _offers_one_of(term.tag_therapies)
+        fields = [
+            (_starts_a_word(SearchText.name_terms, term.prefix), NAME),
+            (_starts_a_word(SearchText.headline_terms, term.prefix), HEADLINE),
+            (_starts_a_word(SearchText.bio_terms, term.prefix), BIO),
+        ]
+        conditions.append(sa.or_(tagged, *(held for held, _weight in fields)))
+        score.extend(sa.case((held, weight), else_=0) for held, weight in [(tagged, TAG), *fields])
+    naming = None
+    if named:
+        own_text = (
+            sa.literal(" ")
+            + SearchText.name_terms
+            + " "
+            + SearchText.headline_terms
+            + " "
+            + SearchText.bio_terms
+            + " "
+        )
+        naming = sum(
+            sa.case(
+                (
+                    sa.and_(
+                        _offers_one_of(condition.therapies),
+                        sa.or_(
+                            *(
+                                sa.and_(*(own_text.like(f"% {t} %") for t in phrase))
+                                for phrase in condition.phrases
+                            )
+                        ),
+                    ),
+                    1,
+                ),
+                else_=0,
+            )
+            for condition in named
+        )
+    return conditions, sum(score), naming
+
+
+def _distance_km(lat: float, lng: float):
+    """The great-circle distance of each place from (lat, lng), as geo.haversine_km."""
+    phi = math.radians(lat)
+    place_phi = sa.func.radians(SearchPlace.latitude, type_=sa.Double)
+    half_chord = sa.func.power(sa.func.sin((place_phi - phi) / 2, type_=sa.Double), 2) + (
+        math.cos(phi)
+        * sa.func.cos(place_phi, type_=sa.Double)
+        * sa.func.power(
+            sa.func.sin(
+                sa.func.radians(SearchPlace.longitude - lng, type_=sa.Double) / 2,
+                type_=sa.Double,
+            ),
+            2,
+        )
+    )
+    root = sa.func.sqrt(half_chord, type_=sa.Double)
+    # Rounding can take the root a hair past 1, outside asin's domain.
+    at_most_one = (sa.func.least if _on_postgres() else sa.func.min)(root, 1.0, type_=sa.Double)
+    return 2 * EARTH_RADIUS_KM * sa.func.asin(at_most_one, type_=sa.Double)
+
+
+def _nearby(lat: float, lng: float, radius_km: float):
+    """Per listing with a place within the radius, the distance of its nearest. The
+    circle's bounding box picks the places by index (GiST points on PostgreSQL)."""
+    (south, north), longitudes = bounding_box(lat, lng, radius_km)
+    if _on_postgres():
+        point = sa.func.point(SearchPlace.longitude, SearchPlace.latitude)
+        inside = sa.or_(
+            *(
+                point.op("<@")(sa.func.box(sa.func.point(west, south), sa.func.point(east, north)))
+                for west, east in longitudes
+            )
+        )
+    else:
+        inside = sa.and_(
+            SearchPlace.latitude.between(south, north),
+            sa.or_(*(SearchPlace.longitude.between(west, east) for west, east in longitudes)),
+        )
+    nearest = sa.func.min(_distance_km(lat, lng), type_=sa.Double)
+    return (
+        sa.select(SearchPlace.practitioner_id, nearest.label("km"))
+        .where(inside)
+        .group_by(SearchPlace.practitioner_id)
+        .having(nearest <= radius_km)
+        .subquery("nearby")
+    )
+
+
+def _available_on(day: date, now: datetime, offers: list | None) -> sa.ColumnElement[bool]:
+    """The listing has a slot on its local `day` still bookable at `now` (of a matching
+    service, when `offers` is not None).
+
+    Its stored days say so while their deadlines hold (see SearchListing); for a day whose
+    deadline has passed (and, for matching services, a day when only some services have a
+    slot) the summary decides. A day without a stored slot had none when written; days
+    entering the horizon since wait, as in the summary itself, for `refresh-availability`.
+    """
+    number = day_number(day)
+    offset = number - SearchListing.days_base
+
+    def has(days):
+        # A later base means the row was written after `day`: it holds nothing of it.
+        return sa.and_(
+            SearchListing.days_base <= number, sa.func.substr(days, offset + 1, 1) == "1"
+        )
+
+    def holds(until):
+        return sa.func.coalesce(until >= now, sa.false())
+
+    later_trusted = holds(SearchListing.later_days_until)
+
+    def still_bookable(base_until, next_until):
+        return sa.case(
+            (offset == 0, holds(base_until)),
+            (offset == 1, holds(next_until)),
+            else_=later_trusted,
+        )
+
+    has_any = has(SearchListing.days_any)
+    sure_any = sa.and_(
+        has_any,
+        still_bookable(SearchListing.base_day_any_until, SearchListing.next_day_any_until),
+    )
+    expired = sa.and_(has_any, offset >= 2, sa.not_(later_trusted))
+    in_summary = sa.select(AvailabilityDay.practitioner_id).where(
+        AvailabilityDay.practitioner_id == SearchListing.practitioner_id,
+        AvailabilityDay.day == day,
+        AvailabilityDay.last_bookable_until >= now,
+    )
+    if offers is None:
+        return sa.or_(sure_any, sa.and_(expired, in_summary.exists()))
+    sure_every = sa.and_(
+        has(SearchListing.days_every),
+        still_bookable(SearchListing.base_day_every_until, SearchListing.next_day_every_until),
+    )
+    in_summary = in_summary.where(
+        sa.exists().where(
+            SearchOffer.practitioner_id == AvailabilityDay.practitioner_id,
+            SearchOffer.duration_minutes == AvailabilityDay.duration_minutes,
+            *offers,
+        )
+    )
+    undecided = sa.or_(expired, sa.and_(sure_any, sa.not_(sure_every)))
+    return sa.or_(sure_every, sa.and_(undecided, in_summary.exists()))
+
+
+@dataclass
+class _Matches:
+    """The listings matching a search, as a FROM and a WHERE to select from."""
+
+    source: Any
+    where: list
+    offers: list | None  # what a matching offer is (None: any active one)
+    score: Any = None
+    naming: Any = None
+    km: Any = None
+    order: list = field(default_factory=list)
+
+    def select(self, *columns) -> sa.Select:
+        return sa.select(*columns).select_from(self.source).where(*self.where)
+
+
+def _matches(
+    query: SearchQuery,
+    therapy_ids: list[int] | None,
+    text_terms: Sequence[Term],
+    named: Sequence[Named],
+    now: datetime,
+) -> _Matches:
+    offers = _offer_conditions(query, therapy_ids)
+    matches = _Matches(SearchListing.__table__, [], offers)
+    if offers is not None:
+        if query.price_max is None and all(t < THERAPY_BITS for t in therapy_ids):
+            matches.where.append(_offers_one_of(therapy_ids))
+        else:
+            matches.where.append(_has_offer(offers))
+    if query.gender is not None:
+        matches.where.append(SearchListing.gender == query.gender)
+    if query.language is not None:
+        matches.where.append(SearchListing.languages.like(f"% {query.language} %"))
+    if query.telehealth is not None:
+        matches.where.append(SearchListing.telehealth == query.telehealth)
+    if text_terms:
+        matches.source = matches.source.join(
+            SearchText, SearchText.practitioner_id == SearchListing.practitioner_id
+        )
+        conditions, matches.score, matches.naming = _text_match(text_terms, named)
+        matches.where.extend(conditions)
+    if query.located:
+        nearby = _nearby(query.lat, query.lng, query.radius_km)
+        matches.source = matches.source.join(
+            nearby, nearby.c.practitioner_id == SearchListing.practitioner_id
+        )
+        matches.km = nearby.c.km
+    if query.available_on is not None:
+        matches.where.append(_available_on(query.available_on, now, offers))
+    return matches
+
+
+def _counts(matches: _Matches, facet_therapies: dict[int, str], price_max: int | None) -> dict:
+    """The total and the facets: listings per gender, and per therapy of a matching service."""
+    groups = db.session.execute(
+        matches.select(SearchListing.gender, SearchListing.therapy_bits, sa.func.count()).group_by(
+            SearchListing.gender, SearchListing.therapy_bits
+        )
+    ).all()
+    genders: dict[str, int] = {}
+    for gender, _bits, number in groups:
+        genders[gender] = genders.get(gender, 0) + number
+    # Bits tell which therapies a listing offers, not which of its offers cost little enough.
+    by_offer = [t for t in facet_therapies if price_max is not None or t >= THERAPY_BITS]
+    per_therapy = {
+        therapy_id: sum(
+            number for _gender, bits, number in groups if bits & therapy_bit(therapy_id)
+        )
+        for therapy_id in facet_therapies
+        if therapy_id not in by_offer
+    }
+    if by_offer:
+        per_therapy.update(
+            db.session.execute(
+                sa.select(
+                    SearchOffer.therapy_id,
+                    sa.func.count(sa.distinct(SearchOffer.practitioner_id)),
+                )
+                .where(
+                    SearchOffer.therapy_id.in_(by_offer),
+                    SearchOffer.practitioner_id.in_(matches.select(SearchListing.practitioner_id)),
+                    *(matches.offers or []),
+                )
+                .group_by(SearchOffer.therapy_id)
+            ).all()
+        )
+    return {
+        "total": sum(number for _gender, _bits, number in groups),
+        "facets": {
+            "therapy": {facet_therapies[t]: n for t, n in sorted(per_therapy.items()) if n},
+            "gender": genders,
+        },
+    }
+
+
+def _matching_offers(matches: _Matches):
+    """Per listing, the cheapest price and the first stored slot of its matching offers."""
+    return (
+        sa.select(
+            SearchOffer.practitioner_id,
+            sa.func.min(SearchOffer.price_cents).label("price_cents"),
+            sa.func.min(SearchOffer.next_at).label("next_at"),
+        )
+        .where(*matches.offers)
+        .group_by(SearchOffer.practitioner_id)
+        .subquery("matching_offers")
+    )
+
+
+def _bound_by_offers(matches: _Matches, column: str, listing_column) -> Any:
+    """The listing's `column` of its matching offers (joined in), or of all of them."""
+    if matches.offers is None:
+        return listing_column
+    offers = _matching_offers(matches)
+    matches.source = matches.source.join(
+        offers, offers.c.practitioner_id == SearchListing.practitioner_id
+    )
+    return offers.c[column]
+
+
+def _order(matches: _Matches, sort: str, now: datetime) -> list:
+    """The ORDER BY of `sort` (all but soonest), before the id that breaks ties."""
+    if sort == "distance":
+        return [matches.km]
+    if sort == "rating":
+        return [
+            SearchListing.rating_average.is_(None),
+            SearchListing.rating_average.desc(),
+            SearchListing.rating_count.desc(),
+        ]
+    if sort == "price":
+        return [_bound_by_offers(matches, "price_cents", SearchListing.price_from_cents)]
+    soon = sa.and_(
+        SearchListing.next_available_at >= now, SearchListing.next_available_at < now + SOON
+    )
+    blend = SearchListing.rank_base - sa.case((soon, RANK_UNIT), else_=0)
+    if matches.km is not None:
+        # To the metre, so both backends' last bits of a distance agree.
+        blend = blend + sa.func.round(matches.km * 1000) * PER_METRE
+    keys = [blend]
+    if matches.score is not None:
+        keys.insert(0, matches.score.desc())
+    if matches.naming is not None:
+        keys.insert(0, matches.naming.desc())
+    return keys
+
+
+def _distance_column(matches: _Matches):
+    return (matches.km if matches.km is not None else sa.null()).label("km")
+
+
+def _top(matches: _Matches, query: SearchQuery, now: datetime) -> list[tuple[uuid.UUID, Any]]:
+    """(id, km) of the page's listings in `query.sort` order, ties by id."""
+    keys = _order(matches, query.sort, now)
+    return db.session.execute(
+        matches.select(SearchListing.practitioner_id, _distance_column(matches))
+        .order_by(*keys, SearchListing.practitioner_id)
+        .limit(query.per_page)
+        .offset((query.page - 1) * query.per_page)
+    ).all()
+
+
+def _stored_slots(
+    ids: list[uuid.UUID], offers: list | None, now: datetime
+) -> tuple[dict[uuid.UUID, datetime], list[uuid.UUID]]:
+    """The stored next slot of each listing's matching offers still bookable at `now`; and
+    the listings of whose next slot that is only a lower bound: an earlier stored slot has
+    passed its notice, so a later slot of that day or the next is next, which only the
+    summary can tell."""
+    bookable: dict[uuid.UUID, datetime] = {}
+    passed: dict[uuid.UUID, datetime] = {}
+    for listing_id, at, until in db.session.execute(
+        sa.select(SearchOffer.practitioner_id, SearchOffer.next_at, SearchOffer.next_until).where(
+            SearchOffer.practitioner_id.in_(ids),
+            SearchOffer.next_at.is_not(None),
+            *(offers or []),
+        )
+    ):
+        firsts = bookable if until >= now else passed
+        if listing_id not in firsts or at < firsts[listing_id]:
+            firsts[listing_id] = at
+    unsure = [
+        listing_id
+        for listing_id in ids
+        if listing_id in passed
+        and (listing_id not in bookable or passed[listing_id] < bookable[listing_id])
+    ]
+    return bookable, unsure
+
+
+def _soonest(
+    matches: _Matches, query: SearchQuery, therapy_ids, now: datetime
+) -> tuple[list[tuple[uuid.UUID, Any]], dict[uuid.UUID, datetime | None]]:
+    """(id, km) of the first pages by the next free slot of a matching service, then id
+    (listings with none last), and the exact next slots it read from the summary.
+
+    Where the stored slot is only a lower bound (see _stored_slots), the summary tells the
+    exact one, for the listings that reach the pages; a few rounds settle it (more only when
+    `refresh-availability` has not run for long, and then the rest rank by their bounds).
+    """
+    needed = query.page * query.per_page
+    bound = _bound_by_offers(matches, "next_at", SearchListing.next_available_at)
+    known: dict[uuid.UUID, datetime | None] = {}
+    for round_number in range(MAX_SOONEST_ROUNDS + 1):
+        # Enough rows that those `known` to come later cannot leave the pages short.
+        rows = db.session.execute(
+            matches.select(SearchListing.practitioner_id, bound, _distance_column(matches))
+            .order_by(sa.nulls_last(bound), SearchListing.practitioner_id)
+            .limit(needed + len(known))
+        ).all()
+        ranked = sorted(
+            ((known.get(listing_id, at), listing_id, km) for listing_id, at, km in rows),
+            key=lambda row: (row[0] is None, row[0] or now, row[1]),
+        )[:needed]
+        chosen = [(listing_id, km) for _at, listing_id, km in ranked]
+        _bookable, unsure = _stored_slots(
+            [listing_id for listing_id, _km in chosen if listing_id not in known],
+            matches.offers,
+            now,
+        )
+        if not unsure or round_number == MAX_SOONEST_ROUNDS:
+            break
+        exact = _exact_next_available(unsure, query, therapy_ids, now)
+        known.update({listing_id: exact.get(listing_id) for listing_id in unsure})
+    return chosen, known
+
+
+def _counts_key(query: SearchQuery, therapy_ids: list[int] | None) -> dict:
+    """What the total and facets depend on: every filter, normalised."""
+    return {
+        "therapies": therapy_ids,
+        "q": words(query.q),
+        "near": [query.lat, query.lng, query.radius_km] if query.located else None,
+        "available_on": query.available_on.isoformat() if query.available_on else None,
+        "price_max": query.price_max,
+        "gender": query.gender,
+        "language": query.language,
+        "telehealth": query.telehealth,
+    }
 
 
 def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
@@ -198,116 +694,54 @@ def search_practitioners(query: SearchQuery, now: datetime) -> dict[str, Any]:
     ).all()
     active = {slug: therapy_id for slug, therapy_id, _name in therapies}
     therapy_ids = _therapy_ids(query, active)
-    near = Near(query.lat, query.lng, query.radius_km) if query.located else None
     facet_therapies = {
         therapy_id: slug
         for slug, therapy_id in active.items()
         if therapy_ids is None or therapy_id in therapy_ids
     }
-    with synced_index() as index:
-        text_terms, named = _text_query(
-            query.q, {therapy_id: name for _slug, therapy_id, name in therapies}, index
-        )
-        criteria = Criteria(
-            therapies=None if therapy_ids is None else frozenset(therapy_ids),
-            price_max=query.price_max,
-            gender=query.gender,
-            language=query.language,
-            telehealth=query.telehealth,
-            terms=text_terms,
-            named=named,
-            near=near,
-            available_on=None if query.available_on is None else day_number(query.available_on),
-        )
-        matches = index.match(criteria, microseconds(now))
-        if len(matches.undecided):
-            undecided = index.ids_of(matches.undecided)
-            services = _matching_service(query, therapy_ids) if criteria.filters_services else None
-            index.settle(matches, _bookable_on(undecided, query.available_on, services, now))
-        total, genders, therapy_counts = index.counts(matches, facet_therapies)
-        first = (query.page - 1) * query.per_page
-        known: dict[uuid.UUID, int | None] = {}
-        if query.sort == "soonest":
-            ids, known = _soonest(index, matches, query, therapy_ids, now)
-        else:
-            ids = index.top(matches, query.sort, first + query.per_page, microseconds(now), near)
-        ids = ids[first:]
-        distances = [index.distance_of(matches, listing_id) for listing_id in ids]
-        next_slots, unsure = index.next_available(matches, ids, microseconds(now))
+    text_terms, named = _text_query(
+        query.q, {therapy_id: name for _slug, therapy_id, name in therapies}
+    )
+    matches = _matches(query, therapy_ids, text_terms, named, now)
+    summary = counts.cached(
+        _counts_key(query, therapy_ids),
+        lambda: _counts(matches, facet_therapies, query.price_max),
+    )
+    known: dict[uuid.UUID, datetime | None] = {}
+    if query.sort == "soonest":
+        rows, known = _soonest(matches, query, therapy_ids, now)
+        rows = rows[(query.page - 1) * query.per_page :]
+    else:
+        rows = _top(matches, query, now)
+    ids = [listing_id for listing_id, _km in rows]
     if query.available_on is not None:
         # The patient asked for that day: each card shows its first free slot that day.
         next_available = _first_slots_on(ids, query.available_on, query, therapy_ids, now)
     else:
-        next_slots |= {
-            listing_id: known[listing_id] for listing_id in unsure if listing_id in known
-        }
+        stored, unsure = _stored_slots(ids, matches.offers, now)
+        next_available = {listing_id: stored.get(listing_id) for listing_id in ids}
+        next_available |= {listing_id: at for listing_id, at in known.items() if listing_id in ids}
         unsure = [listing_id for listing_id in unsure if listing_id not in known]
-        next_available = {
-            listing_id: None if at is None else instant(at) for listing_id, at in next_slots.items()
-        }
         if unsure:
             exact = _exact_next_available(unsure, query, therapy_ids, now)
-            next_available.update({listing_id: exact.get(listing_id) for listing_id in unsure})
+            next_available |= {listing_id: exact.get(listing_id) for listing_id in unsure}
     return {
-        "items": _page_items(ids, distances, next_available, query, therapy_ids),
-        "total": total,
+        "items": _page_items(rows, next_available, query, therapy_ids),
+        "total": summary["total"],
         "page": query.page,
         "per_page": query.per_page,
-        "facets": {
-            "therapy": {facet_therapies[t]: n for t, n in therapy_counts.items()},
-            "gender": genders,
-        },
+        "facets": summary["facets"],
     }
 
 
-def _bookable_on(
-    ids: list[uuid.UUID], day: date, services: list | None, now: datetime
-) -> set[uuid.UUID]:
-    """Of `ids`, the listings whose summary holds a slot on their local `day` still bookable
-    at `now`, of a service matching `services` (None: any active service)."""
-    found: set[uuid.UUID] = set()
-    for start in range(0, len(ids), PROBE_CHUNK):
-        probe = (
-            sa.select(AvailabilityDay.practitioner_id)
-            .where(
-                AvailabilityDay.practitioner_id.in_(ids[start : start + PROBE_CHUNK]),
-                AvailabilityDay.day == day,
-                AvailabilityDay.last_bookable_until >= now,
-            )
-            .distinct()
-        )
-        if services is not None:
-            probe = probe.where(
-                sa.exists().where(
-                    Service.practitioner_id == AvailabilityDay.practitioner_id,
-                    Service.duration_minutes == AvailabilityDay.duration_minutes,
-                    *services,
-                )
-            )
-        found.update(db.session.scalars(probe))
-    return found
-
-
-def _soonest(
-    index: SearchIndex, matches: Matches, query: SearchQuery, therapy_ids, now: datetime
-) -> tuple[list[uuid.UUID], dict[uuid.UUID, int | None]]:
-    """The first pages by the next free slot of a matching service, then id (listings with
-    none last), and the exact next slots it read from the summary.
-
-    Where the index holds only a lower bound of a listing's next slot (its stored one has
-    passed its deadline), the summary tells the exact one, for the listings that reach the
-    pages; a few rounds settle it (more only when `refresh-availability` has not run for
-    long, and then the rest are ranked by their bounds).
-    """
-    needed = query.page * query.per_page
-    known: dict[uuid.UUID, int | None] = {}
-    for round_number in range(MAX_SOONEST_ROUNDS + 1):
-        ids, unsure = index.soonest(matches, needed, microseconds(now), known)
-        if not unsure or round_number == MAX_SOONEST_ROUNDS:
-            break
-        exact = _exact_next_available(unsure, query, therapy_ids, now)
-        known.update({listing_id: microseconds(exact.get(listing_id)) for listing_id in unsure})
-    return ids, known
+def _matching_service(query: SearchQuery, therapy_ids: list[int] | None) -> list:
+    """What a service must be to match the query."""
+    conditions = [Service.is_offered]
+    if therapy_ids is not None:
+        conditions.append(Service.therapy_type_id.in_(therapy_ids))
+    if query.price_max is not None:
+        conditions.append(Service.price_cents <= query.price_max)
+    return conditions
 
 
 def _matching_durations(
@@ -430,14 +864,14 @@ def _next_available_of(
 
 
 def _page_items(
-    ids: list[uuid.UUID],
-    distances: list[float | None],
+    rows: list[tuple[uuid.UUID, Any]],
     next_available: dict[uuid.UUID, datetime | None],
     query: SearchQuery,
     therapy_ids,
 ) -> list[dict[str, Any]]:
     """The result cards of a page: three reads by primary or foreign key (the services and
     locations as the models, which their shared schemas dump)."""
+    ids = [listing_id for listing_id, _km in rows]
     if not ids:
         return []
     listings = {
@@ -474,8 +908,10 @@ def _page_items(
         locations[location.practitioner_id].append(location)
 
     items = []
-    for listing_id, distance in zip(ids, distances, strict=True):
-        listing = listings[listing_id]
+    for listing_id, distance in rows:
+        listing = listings.get(listing_id)
+        if listing is None:
+            continue  # deleted since this search's first statement (READ COMMITTED)
         offered = services[listing_id]
         therapies = {s.therapy_type.slug: s.therapy_type.name for s in offered}
         items.append(

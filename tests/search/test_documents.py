@@ -1,8 +1,7 @@
-"""What a listing's search document says, and the edits that must rewrite it."""
+"""What a listing's search rows say, and the edits that must rewrite them."""
 
 from datetime import UTC, date, datetime, timedelta
 
-from marketplace.search.engine import microseconds
 from marketplace.search.index import bookable_days, next_slots
 from tests.factories import LOCATIONS_URL, create_listing
 from tests.search.helpers import ORIGIN, north_of, search
@@ -35,31 +34,32 @@ def test_bookable_days_of_any_and_of_every_service():
         row(60, 3, 10, 12),
     ]
     columns = bookable_days(rows, TODAY, [30, 60])
-    assert int(columns["days_any"], 16) == 0b1011
-    assert int(columns["days_every"], 16) == 0b1001
+    # A character a day from today: tomorrow only the short service fits, day 2 has none.
+    assert columns["days_any"] == "1101"
+    assert columns["days_every"] == "1001"
     assert columns["base_day_any_until"] == rows[0]["last_bookable_until"]
     assert columns["base_day_every_until"] == rows[1]["last_bookable_until"]
     assert columns["next_day_any_until"] == rows[2]["last_bookable_until"]
     assert columns["next_day_every_until"] is None
-    # The later days' bits hold until the first of their last slots passes.
+    # The later days hold until the first of their last slots passes.
     assert columns["later_days_until"] == rows[4]["last_bookable_until"]
 
 
 def test_bookable_days_of_a_listing_without_slots():
     columns = bookable_days([], TODAY, [60])
     assert (columns["days_any"], columns["days_every"], columns["later_days_until"]) == (
-        "0",
-        "0",
+        "",
+        "",
         None,
     )
 
 
 def test_next_slots_take_each_durations_earliest_day():
     rows = [row(60, 2, 9, 17), row(60, 1, 14, 16), row(30, 3, 8, 9)]
-    assert next_slots(rows) == [
-        [30, microseconds(rows[2]["first_slot_at"]), microseconds(rows[2]["first_bookable_until"])],
-        [60, microseconds(rows[1]["first_slot_at"]), microseconds(rows[1]["first_bookable_until"])],
-    ]
+    assert next_slots(rows) == {
+        30: (rows[2]["first_slot_at"], rows[2]["first_bookable_until"]),
+        60: (rows[1]["first_slot_at"], rows[1]["first_bookable_until"]),
+    }
 
 
 def test_moving_a_location_moves_the_listing_in_a_located_search(app, client, token_for):

@@ -25,8 +25,7 @@ from marketplace.bookings.models import Booking
 from marketplace.extensions import db
 from marketplace.practitioners import service as listings
 from marketplace.practitioners.models import Practitioner
-from marketplace.search.models import SearchDocument
-from marketplace.search.sync import take_revision
+from marketplace.search.models import SearchListing
 from tests.factories import ALL_DAY, add_extra_service, create_listing, hold, pay
 from tests.helpers import parse
 from tests.search.helpers import free_slots, freeze_clock, local_today, search
@@ -333,15 +332,14 @@ def test_refresh_availability_sweeps_lapsed_holds_and_frees_their_slots(
     assert parse(item["next_available_at"]) == parse(first["start_at"])
 
 
-def test_refresh_availability_stale_only_indexes_approved_listings_without_a_document(
+def test_refresh_availability_stale_only_indexes_approved_listings_without_a_search_row(
     app, client, runner
 ):
     listing = create_listing(app, timezone="UTC", weekly_hours=ALL_DAY, min_notice_minutes=0)
-    with app.app_context():  # as after an upgrade that rebuilds the documents
+    with app.app_context():  # as after an upgrade that rebuilds the search tables
         db.session.execute(
-            sa.delete(SearchDocument).where(SearchDocument.practitioner_id == listing.id)
+            sa.delete(SearchListing).where(SearchListing.practitioner_id == listing.id)
         )
-        take_revision(db.session.connection())
         db.session.commit()
     assert search(client)["items"] == []
 

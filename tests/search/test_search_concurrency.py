@@ -1,4 +1,4 @@
-"""Under real concurrency on PostgreSQL, a worker's index never lags a committed change.
+"""Under real concurrency on PostgreSQL, another worker's search never lags a committed change.
 
 Writers commit for real from many threads while another worker searches; each writer, once
 its commit returns, must find its change through that other worker. The tests run on a
