@@ -1,14 +1,28 @@
 """gunicorn's settings, read from the working directory (`gunicorn wsgi:app` in production)."""
 
-import threading
+import logging
+
+# What a worker's first search costs once, whoever asks it: the place names behind `near`,
+# the ORM's mappers, compiling the search's statements, a database connection and the
+# server's catalog caches for it. A search near a place by text, and one by soonest, pay.
+WARM_UP_SEARCH = {"near": "Sydney", "q": "back pain"}
 
 
 def post_worker_init(worker):
-    """Read the place names behind `near` (some seconds) as the worker starts serving, in a
-    thread, so that no patient's search waits for them and the worker keeps answering
-    gunicorn's heartbeat meanwhile."""
+    """Warm the worker before it takes its first request (a fraction of a second, while the
+    other workers serve), so that no patient's search is the one that pays; a failure only
+    leaves that cost to the first."""
+    from werkzeug.test import Client
+
     from marketplace.search.places import find_place
 
-    loading = threading.Thread(target=find_place, args=("Sydney",), name="places", daemon=True)
-    loading.start()
-    return loading
+    place = find_place(WARM_UP_SEARCH["near"])
+    try:
+        client = Client(worker.wsgi)
+        client.get(
+            "/api/v1/practitioners",
+            query_string={"lat": place.latitude, "lng": place.longitude, "q": WARM_UP_SEARCH["q"]},
+        )
+        client.get("/api/v1/practitioners", query_string={"sort": "soonest"})
+    except Exception:
+        logging.getLogger("gunicorn.error").exception("search warm-up failed")

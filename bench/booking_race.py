@@ -30,6 +30,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.common import stop_process
 from config import normalise_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,12 +170,7 @@ def gunicorn(database_url: str, workers: int, log_path: Path):
         wait_healthy(process, port)
         yield port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def wait_healthy(process: subprocess.Popen, port: int, timeout: float = 30.0) -> None:

@@ -6,6 +6,7 @@ stderr (`log`), so `python -m bench.x > result.json` keeps only the figures.
 
 import json
 import math
+import subprocess
 import sys
 import tempfile
 import time
@@ -197,3 +198,13 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: Iterable[dict[str, A
                 ]
             )
     return len(rows)
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 15.0) -> None:
+    """Ask a server to stop, and make it if it does not in `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

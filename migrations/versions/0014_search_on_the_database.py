@@ -84,6 +84,7 @@ def upgrade():
         sa.Column("therapy_id", sa.Integer(), nullable=False),
         sa.Column("price_cents", sa.Integer(), nullable=False),
         sa.Column("duration_minutes", sa.Integer(), nullable=False),
+        sa.Column("cheapest_of_therapy", sa.Boolean(), nullable=False),
         sa.Column("next_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("next_until", sa.DateTime(timezone=True), nullable=True),
     )
@@ -91,6 +92,8 @@ def upgrade():
         batch_op.create_index(
             "ix_search_offers_therapy", ["therapy_id", "price_cents", "practitioner_id"]
         )
+        batch_op.create_index("ix_search_offers_next", ["next_at", "practitioner_id"])
+        batch_op.create_index("ix_search_offers_price", ["price_cents", "practitioner_id"])
 
     op.create_table(
         "search_places",
