@@ -16,13 +16,15 @@ def post_worker_init(worker):
 
     from marketplace.search.places import find_place
 
-    place = find_place(WARM_UP_SEARCH["near"])
     try:
+        place = find_place(WARM_UP_SEARCH["near"])
+        # As a request the app accepts: production answers its TRUSTED_HOSTS only.
+        hosts = worker.wsgi.config.get("TRUSTED_HOSTS") or ["localhost"]
         client = Client(worker.wsgi)
-        client.get(
-            "/api/v1/practitioners",
-            query_string={"lat": place.latitude, "lng": place.longitude, "q": WARM_UP_SEARCH["q"]},
-        )
-        client.get("/api/v1/practitioners", query_string={"sort": "soonest"})
+        for query in (
+            {"lat": place.latitude, "lng": place.longitude, "q": WARM_UP_SEARCH["q"]},
+            {"sort": "soonest"},
+        ):
+            client.get("/api/v1/practitioners", query_string=query, headers={"Host": hosts[0]})
     except Exception:
         logging.getLogger("gunicorn.error").exception("search warm-up failed")

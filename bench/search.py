@@ -20,7 +20,7 @@ group of listings whose summary must be identical (same zone, schedule, settings
 durations, no bookings); the others get copies of their representative's summary rows, and
 search rows that `index.search_rows` builds from their own fields and those summary rows, as
 `reindex_listing` does. A sample of copied listings is then re-indexed for real and compared,
-row by row in all five tables.
+row by row in the four search tables and the summary.
 
 Measured, after an unmeasured warm-up: 300 searches through the Flask test client as
 production runs them, the facet cache on for production's `SEARCH_FACETS_CACHE_SECONDS`
@@ -32,8 +32,8 @@ statement each cached search ran, replayed raw on a plain DBAPI connection (`sql
 sum per search). Then one gunicorn worker is started as production starts it (`gunicorn
 wsgi:app` with gunicorn.conf.py, the development config on the bench database) on a free
 loopback port: once it answers its health check (`worker_ready_s` after the start), its first
-search over HTTP (`first_search_ms`; it shares the worker with what gunicorn.conf.py starts
-loading in a thread at that moment), then the warm-up and the 300 searches over HTTP
+search over HTTP (`first_search_ms`; gunicorn.conf.py warms each worker with two searches
+before it takes requests, as in production), then the warm-up and the 300 searches over HTTP
 (`worker_p50_ms`, `worker_p95_ms`), and the worker's resident memory after them
 (`worker_rss_mb`). One JSON object is printed. `--explain` prints EXPLAIN ANALYZE (SQLite: the
 query plan) of every statement of one search of each shape to stderr, with a line naming the

@@ -4,8 +4,8 @@ The schema is built once per run by the Alembic migrations. Each test then runs 
 transaction on one connection that is rolled back afterwards; the app's own commits only release
 savepoints, so whatever a test writes is gone in the next.
 
-The search index each app keeps in memory follows the rollbacks as it follows any change:
-a rolled-back revision is not in the log it next reads, so it reloads.
+Search reads the database, so it sees what the test's transaction holds, and nothing after
+the rollback.
 
 The backend is SQLite by default; `TEST_BACKEND=postgres` with `TEST_POSTGRES_URL` runs the same
 suite on a fresh PostgreSQL database.

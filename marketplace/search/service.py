@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.util import LRUCache
 
 from marketplace.availability.free_time import first_free_slots
@@ -53,6 +54,8 @@ PER_METRE = RANK_UNIT // 2000
 SOON = timedelta(days=7)
 TEXT_FIELDS = "{name_terms headline_terms bio_terms}"
 MATCHING_STATEMENTS_KEPT = 64
+# Listings per statement that names them (a bound on the statement's parameters).
+PROBE_CHUNK = 1000
 # Offers read per listing wanted when ordering by offers (listings have about three).
 OFFERS_PER_LISTING = 4
 
@@ -186,8 +189,9 @@ def _on_postgres() -> bool:
 
 def _text_vector_matches(tsquery: str):
     """PostgreSQL: the listing's weighted terms match `tsquery` (through the GIN index)."""
+    # Read as tsquery input, as the vector holds our terms unparsed (see migration 0014).
     return sa.literal_column("search_texts.search_vector").op("@@")(
-        sa.func.to_tsquery(sa.literal_column("'simple'"), sa.literal(tsquery, sa.Text))
+        sa.cast(sa.literal(tsquery, sa.Text), postgresql.TSQUERY)
     )
 
 
@@ -660,16 +664,19 @@ def _stored_slots(
     summary can tell."""
     bookable: dict[uuid.UUID, datetime] = {}
     passed: dict[uuid.UUID, datetime] = {}
-    for listing_id, at, until in db.session.execute(
-        sa.select(SearchOffer.practitioner_id, SearchOffer.next_at, SearchOffer.next_until).where(
-            SearchOffer.practitioner_id.in_(ids),
-            SearchOffer.next_at.is_not(None),
-            *(offers or []),
-        )
-    ):
-        firsts = bookable if until >= now else passed
-        if listing_id not in firsts or at < firsts[listing_id]:
-            firsts[listing_id] = at
+    for chunk in _chunks(ids):
+        for listing_id, at, until in db.session.execute(
+            sa.select(
+                SearchOffer.practitioner_id, SearchOffer.next_at, SearchOffer.next_until
+            ).where(
+                SearchOffer.practitioner_id.in_(chunk),
+                SearchOffer.next_at.is_not(None),
+                *(offers or []),
+            )
+        ):
+            firsts = bookable if until >= now else passed
+            if listing_id not in firsts or at < firsts[listing_id]:
+                firsts[listing_id] = at
     unsure = [
         listing_id
         for listing_id in ids
@@ -852,11 +859,23 @@ def _first_slots_on(
 def _exact_next_available(
     ids: list[uuid.UUID], query: SearchQuery, therapy_ids, now: datetime
 ) -> dict[uuid.UUID, datetime]:
-    listings = {
-        listing.id: listing
-        for listing in db.session.scalars(sa.select(Practitioner).where(Practitioner.id.in_(ids)))
-    }
-    return _next_available_of(listings, _matching_durations(ids, query, therapy_ids), now)
+    exact: dict[uuid.UUID, datetime] = {}
+    for chunk in _chunks(ids):
+        listings = {
+            listing.id: listing
+            for listing in db.session.scalars(
+                sa.select(Practitioner).where(Practitioner.id.in_(chunk))
+            )
+        }
+        durations = _matching_durations(chunk, query, therapy_ids)
+        exact |= _next_available_of(listings, durations, now)
+    return exact
+
+
+def _chunks(ids: list[uuid.UUID]) -> list[list[uuid.UUID]]:
+    """`ids` a statement's worth at a time: deep `soonest` pages reach many listings, and a
+    statement takes at most 65,535 parameters (PostgreSQL)."""
+    return [ids[start : start + PROBE_CHUNK] for start in range(0, len(ids), PROBE_CHUNK)]
 
 
 def _next_available_of(

@@ -8,6 +8,9 @@ import snowballstemmer
 from text_unidecode import unidecode
 
 _WORD = re.compile(r"[a-z0-9]+")
+# Longer runs of letters are no word anyone searches for; cut, so that no term is too long
+# for PostgreSQL's tsvector (2,047 bytes) and documents and queries cut them alike.
+MAX_WORD_LENGTH = 100
 STOPWORDS = frozenset(
     [
         "a",
@@ -55,7 +58,11 @@ def words(text: str | None) -> list[str]:
     """Lower-cased, accent-folded words, stop words dropped, in order (not stemmed)."""
     if not text:
         return []
-    return [word for word in _WORD.findall(unidecode(text).lower()) if word not in STOPWORDS]
+    return [
+        word[:MAX_WORD_LENGTH]
+        for word in _WORD.findall(unidecode(text).lower())
+        if word not in STOPWORDS
+    ]
 
 
 def stem(word: str) -> str:

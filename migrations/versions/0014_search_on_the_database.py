@@ -119,12 +119,20 @@ def upgrade():
             "CREATE INDEX ix_search_places_point ON search_places "
             "USING gist (point(longitude, latitude))"
         )
+        # Our terms as they are, each its field's weight: read as tsvector input rather than
+        # by a text parser, which would split some (as "1e10x") where SQLite's table does not.
+        weighted = " || ".join(
+            f"CAST(regexp_replace({column}, '(\\S+)', '\\1:1{weight}', 'g') AS tsvector)"
+            for column, weight in (
+                ("name_terms", "A"),
+                ("headline_terms", "B"),
+                ("bio_terms", "C"),
+                ("tag_terms", "D"),
+            )
+        )
         op.execute(
-            "ALTER TABLE search_texts ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
-            "setweight(to_tsvector('simple', name_terms), 'A') || "
-            "setweight(to_tsvector('simple', headline_terms), 'B') || "
-            "setweight(to_tsvector('simple', bio_terms), 'C') || "
-            "setweight(to_tsvector('simple', tag_terms), 'D')) STORED"
+            "ALTER TABLE search_texts ADD COLUMN search_vector tsvector "
+            f"GENERATED ALWAYS AS ({weighted}) STORED"
         )
         op.execute("CREATE INDEX ix_search_texts_vector ON search_texts USING gin (search_vector)")
     else:
