@@ -172,7 +172,6 @@ def search_rows(
     durations; `places`: (latitude, longitude) of each active location, in order."""
     durations = sorted({minutes for _therapy_id, _price, minutes in services})
     slots = next_slots(days)
-    first_at = min((at for at, _until in slots.values()), default=None)
     key = {"practitioner_id": listing.id}
     therapy_bits = 0
     for therapy_id, _price, _minutes in services:
@@ -192,10 +191,7 @@ def search_rows(
             "rating_average": listing.rating_average,
             "rating_count": listing.rating_count,
             "rank_base": rank_base(listing.rating_average),
-            "next_available_at": first_at,
-            "next_available_until": max(
-                (until for at, until in slots.values() if at == first_at), default=None
-            ),
+            "next_available_at": min((at for at, _until in slots.values()), default=None),
             **bookable_days(days, today, durations),
         },
         offers=[

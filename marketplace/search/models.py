@@ -77,10 +77,9 @@ class SearchListing(db.Model):
     rating_average: so.Mapped[float | None] = so.mapped_column(sa.Double)
     rating_count: so.Mapped[int]
     rank_base: so.Mapped[int] = so.mapped_column(sa.BigInteger)
-    # The first free slot of any active service, and until when it can be booked (the latest
-    # such instant when several durations share that slot).
+    # The first free slot of any active service (what `soonest` and relevance order by; each
+    # offer row holds until when its own slot can be booked).
     next_available_at: so.Mapped[datetime | None]
-    next_available_until: so.Mapped[datetime | None]
     # The local days with a bookable slot, as a string of 0s and 1s counted from `days_base`
     # (a day_number: the listing's local date when written), of any active service and of
     # every active service's duration.

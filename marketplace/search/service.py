@@ -10,7 +10,7 @@ the exact next slot of a listing whose stored one has passed its notice.
 import math
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -495,7 +495,6 @@ class _Matches:
     score: Any = None
     naming: Any = None
     km: Any = None
-    order: list = field(default_factory=list)
 
     def select(self, *columns) -> sa.Select:
         return sa.select(*columns).select_from(self.source).where(*self.where)

@@ -62,7 +62,6 @@ def upgrade():
         sa.Column("rating_count", sa.Integer(), nullable=False),
         sa.Column("rank_base", sa.BigInteger(), nullable=False),
         sa.Column("next_available_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("next_available_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("days_base", sa.Integer(), nullable=False),
         sa.Column("days_any", sa.Text(), nullable=False),
         sa.Column("days_every", sa.Text(), nullable=False),
